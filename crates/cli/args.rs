@@ -1,0 +1,50 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Classify the flows of a packet capture against the Skype for Business Server 2015 protocol
+/// workloads poster: which documented workload each conversation is, and what the
+/// documentation does not account for.
+#[derive(Debug, Parser)]
+#[command(name = "sfbflow", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Read captures and write one row per flow (the main job).
+    Classify(ClassifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ClassifyArgs {
+    /// pcap or pcapng files, read in order as one capture; `-` reads standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub(crate) inputs: Vec<PathBuf>,
+
+    /// Write DIR/flows.parquet (DIR is created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+
+    /// Also print each finished flow as one JSON object per line on standard output.
+    #[arg(long)]
+    pub(crate) jsonl: bool,
+
+    /// A flow with no packet for this many seconds ends; 0 = never
+    /// [default: 120 for UDP, 3600 for TCP].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) idle_timeout: Option<u64>,
+
+    /// Bound on live flows; beyond it the least recently active flows are ended early.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_flows: u64,
+
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}

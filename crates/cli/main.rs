@@ -1,0 +1,208 @@
+//! The `sfbflow` command.
+
+mod args;
+
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use sfbflow::catalogue::documented_server_ports;
+use sfbflow::flow::FlowConfig;
+use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
+use sfbflow::sink::{CaptureMeta, JsonLinesSink, ParquetSink, Sink, SummarySink};
+
+use crate::args::{ClassifyArgs, Cli, Command};
+
+/// Exit status: done.
+const EXIT_OK: u8 = 0;
+/// Exit status: the capture had problems, but output was written.
+const EXIT_PROBLEMS: u8 = 1;
+/// Exit status: bad usage, unreadable or non-capture input.
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::from(EXIT_OK);
+            }
+            #[expect(clippy::print_stderr, reason = "the binary reports its own errors")]
+            {
+                eprintln!("sfbflow: error: {e:#}");
+            }
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<sfbflow::sink::Error>()
+                .is_some_and(|s| s.is_broken_pipe())
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Classify(args) => classify(args),
+    }
+}
+
+fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    let mut flow = FlowConfig {
+        server_ports: documented_server_ports(),
+        ..FlowConfig::default()
+    };
+    if let Some(secs) = args.idle_timeout {
+        let nanos = i64::try_from(secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000_000);
+        flow = flow.with_idle_timeout(nanos);
+    }
+    flow.max_flows = usize::try_from(args.max_flows).unwrap_or(usize::MAX);
+    let cfg = PipelineConfig {
+        flow,
+        ..PipelineConfig::default()
+    };
+
+    let stdin_count = args.inputs.iter().filter(|p| p.as_os_str() == "-").count();
+    anyhow::ensure!(stdin_count <= 1, "standard input (-) can be read only once");
+
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating output directory {}", dir.display()))?;
+        sinks.push(Box::new(ParquetSink::create(dir.join("flows.parquet"))?));
+    }
+    if args.jsonl {
+        sinks.push(Box::new(JsonLinesSink::new(std::io::stdout().lock(), "-")));
+    }
+    let show_summary = !args.quiet;
+    if show_summary {
+        // With JSON lines on stdout, the summary goes to stderr.
+        let sink: Box<dyn Sink> = if args.jsonl {
+            Box::new(SummarySink::new(std::io::stderr(), "stderr"))
+        } else {
+            Box::new(SummarySink::new(std::io::stdout(), "stdout"))
+        };
+        sinks.push(sink);
+    }
+
+    let mut pipeline = Pipeline::new(cfg, sinks);
+    let meta = CaptureMeta {
+        inputs: args
+            .inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    pipeline.begin(&meta)?;
+
+    let mut fatal: Option<anyhow::Error> = None;
+    for path in &args.inputs {
+        let name = path.display().to_string();
+        let res = if path.as_os_str() == "-" {
+            pipeline.run_input(&name, std::io::stdin().lock(), |_| {})
+        } else {
+            match File::open(path) {
+                Ok(file) => {
+                    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                    let bar = progress_bar(!args.quiet, len, path);
+                    let r = pipeline.run_input(&name, file, |off| {
+                        if let Some(b) = &bar {
+                            b.set_position(off);
+                        }
+                    });
+                    if let Some(b) = bar {
+                        b.finish_and_clear();
+                    }
+                    r
+                }
+                Err(e) => {
+                    fatal = Some(anyhow::Error::new(e).context(format!("opening {name}")));
+                    break;
+                }
+            }
+        };
+        match res {
+            Ok(()) => {}
+            Err(InputError::Sink(e)) => return Err(e.into()),
+            Err(e @ InputError::Unreadable { .. }) => {
+                fatal = Some(anyhow::anyhow!(error_chain(&e)));
+                break;
+            }
+        }
+    }
+
+    // Whatever happened, what was read is written.
+    let stats = pipeline.finish()?;
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    let mut problems = false;
+    for input in &stats.inputs {
+        let mut err = std::io::stderr().lock();
+        for w in &input.warnings {
+            problems = true;
+            let _ = writeln!(err, "sfbflow: warning: {}: {w}", input.name);
+        }
+        if let Some(e) = &input.error {
+            problems = true;
+            let _ = writeln!(
+                err,
+                "sfbflow: error: {}: {e} (flows read before it were written)",
+                input.name
+            );
+        }
+    }
+    if !stats.unsupported_link.is_empty() {
+        problems = true;
+        let mut err = std::io::stderr().lock();
+        for (lt, n) in &stats.unsupported_link {
+            let _ = writeln!(
+                err,
+                "sfbflow: warning: {n} frames of unsupported link type {lt} skipped"
+            );
+        }
+    }
+    Ok(ExitCode::from(if problems {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }))
+}
+
+fn progress_bar(enabled: bool, len: u64, path: &Path) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() || len == 0 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    Some(bar)
+}

@@ -1,0 +1,686 @@
+//! The flow table: a slab of fixed-size [`Flow`] slots, a hash index of 4-byte slot numbers, and
+//! a lazy expiry heap ordered by deadline.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use hashbrown::HashTable;
+use sfbflow_packet::{PacketView, TcpFlags};
+
+use crate::{FlowKey, ServerPorts, Side, Transport};
+
+/// How the initiator of a flow was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DirectionBasis {
+    /// The TCP handshake was seen: the SYN's sender (or the SYN-ACK's receiver) initiated.
+    Syn,
+    /// The sender of the first packet seen initiated.
+    FirstPacket,
+    /// The start was missed: the side on a documented server port is the responder.
+    Port,
+}
+
+impl DirectionBasis {
+    /// `"syn"`, `"first_packet"` or `"port"`, as in the output columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DirectionBasis::Syn => "syn",
+            DirectionBasis::FirstPacket => "first_packet",
+            DirectionBasis::Port => "port",
+        }
+    }
+}
+
+/// Why a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndReason {
+    /// TCP: FIN seen from both sides.
+    Fin,
+    /// TCP: a RST was seen.
+    Rst,
+    /// No packet for the idle timeout.
+    Idle,
+    /// A new connection (SYN) reused the 5-tuple.
+    Reused,
+    /// The table was full and this was the least recently active flow.
+    Evicted,
+    /// The input ended (or the run was stopped) while the flow was live.
+    EndOfInput,
+}
+
+impl EndReason {
+    /// Snake-case name, as in the output columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Fin => "fin",
+            EndReason::Rst => "rst",
+            EndReason::Idle => "idle",
+            EndReason::Reused => "reused",
+            EndReason::Evicted => "evicted",
+            EndReason::EndOfInput => "end_of_input",
+        }
+    }
+}
+
+/// Direction of a packet within its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// From the initiator to the responder.
+    ToResponder = 0,
+    /// From the responder to the initiator.
+    ToInitiator = 1,
+}
+
+/// Settings of a [`FlowTable`].
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    /// Idle timeout of UDP flows in nanoseconds; 0 = never.
+    pub udp_idle_nanos: i64,
+    /// Idle timeout of TCP flows in nanoseconds; 0 = never.
+    pub tcp_idle_nanos: i64,
+    /// How long a closed TCP flow (FIN both ways, or RST) stays to collect trailing packets
+    /// before it is emitted; 0 = until a new SYN or the idle timeout.
+    pub tcp_close_linger_nanos: i64,
+    /// Bound on live flows; when a new flow would exceed it the least recently active is ended.
+    pub max_flows: usize,
+    /// Documented server ports: orient flows whose start was not captured.
+    pub server_ports: ServerPorts,
+}
+
+/// Default idle timeout for UDP: 120 s.
+const UDP_IDLE_NANOS: i64 = 120_000_000_000;
+/// Default idle timeout for TCP: 3600 s.
+const TCP_IDLE_NANOS: i64 = 3_600_000_000_000;
+/// Default linger of a closed TCP flow: 2 s.
+const TCP_LINGER_NANOS: i64 = 2_000_000_000;
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            udp_idle_nanos: UDP_IDLE_NANOS,
+            tcp_idle_nanos: TCP_IDLE_NANOS,
+            tcp_close_linger_nanos: TCP_LINGER_NANOS,
+            max_flows: 1_000_000,
+            server_ports: ServerPorts::new(),
+        }
+    }
+}
+
+impl FlowConfig {
+    /// One idle timeout for both transports (`0` = never); a closed TCP flow then lingers at
+    /// most as long as that timeout, forever when it is 0.
+    pub fn with_idle_timeout(mut self, nanos: i64) -> Self {
+        self.udp_idle_nanos = nanos;
+        self.tcp_idle_nanos = nanos;
+        self.tcp_close_linger_nanos = if nanos == 0 {
+            0
+        } else {
+            TCP_LINGER_NANOS.min(nanos)
+        };
+        self
+    }
+}
+
+// TCP state bits of a flow.
+const SYN_INIT: u16 = 1; // SYN (no ACK) seen from the initiator
+const SYNACK: u16 = 1 << 1; // SYN+ACK seen from the responder
+const FIN_INIT: u16 = 1 << 2;
+const FIN_RESP: u16 = 1 << 3;
+const RST: u16 = 1 << 4;
+const CLOSED: u16 = FIN_INIT | FIN_RESP;
+
+/// A live flow: fixed size, no heap data.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// The canonical key.
+    pub key: FlowKey,
+    /// Which side of the key initiated.
+    pub initiator: Side,
+    /// How the initiator was decided.
+    pub direction_basis: DirectionBasis,
+    /// Capture time of the first packet.
+    pub first_ts_nanos: i64,
+    /// Capture time of the last packet.
+    pub last_ts_nanos: i64,
+    /// Frames sent, indexed by [`Dir`].
+    pub packets: [u64; 2],
+    /// Original frame lengths summed, indexed by [`Dir`].
+    pub bytes: [u64; 2],
+    /// Transport payload bytes per the headers, indexed by [`Dir`].
+    pub payload_bytes: [u64; 2],
+    /// Creation order of the flow in this run (0, 1, 2 ...): a stable id.
+    pub seq: u64,
+    /// The outermost VLAN id of the first packet, if any.
+    pub vlan: Option<u16>,
+    /// The tunnel the first packet came through.
+    pub tunnel: sfbflow_packet::Tunnel,
+    /// Initial sequence number of the initiator's SYN (TCP).
+    isn: u32,
+    tcp_state: u16,
+    // Expiry bookkeeping: slot generation and the earliest deadline queued in the heap for it.
+    generation: u32,
+    queued_deadline: i64,
+}
+
+impl Flow {
+    /// The direction of a packet sent from `side`.
+    #[inline]
+    pub fn dir_of(&self, side: Side) -> Dir {
+        if side == self.initiator {
+            Dir::ToResponder
+        } else {
+            Dir::ToInitiator
+        }
+    }
+
+    /// The initiator's address and port.
+    pub fn initiator_endpoint(&self) -> (sfbflow_packet::Addr, u16) {
+        self.key.endpoint(self.initiator)
+    }
+
+    /// The responder's address and port.
+    pub fn responder_endpoint(&self) -> (sfbflow_packet::Addr, u16) {
+        self.key.endpoint(match self.initiator {
+            Side::Lo => Side::Hi,
+            Side::Hi => Side::Lo,
+        })
+    }
+
+    /// Whether the TCP handshake's SYN was seen.
+    pub fn syn_seen(&self) -> bool {
+        self.tcp_state & (SYN_INIT | SYNACK) != 0
+    }
+
+    fn closed(&self) -> bool {
+        self.tcp_state & RST != 0 || self.tcp_state & CLOSED == CLOSED
+    }
+}
+
+/// An ended flow, as handed to the sinks.
+#[derive(Debug, Clone)]
+pub struct FlowRecord {
+    /// The flow's final state.
+    pub flow: Flow,
+    /// Why it ended.
+    pub end_reason: EndReason,
+}
+
+/// What the table did with one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketResult {
+    /// The slab slot of the packet's flow (valid until the flow ends).
+    pub slot: u32,
+    /// The packet's direction within the flow.
+    pub dir: Dir,
+    /// Whether this packet started the flow.
+    pub new_flow: bool,
+}
+
+/// Counters of the table, for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableStats {
+    /// Flows created.
+    pub flows_created: u64,
+    /// Flows ended by the idle timeout.
+    pub flows_idle: u64,
+    /// Flows ended early because the table was full.
+    pub flows_evicted: u64,
+    /// Most flows live at once.
+    pub peak_live_flows: u64,
+    /// Packets whose timestamp was earlier than one already seen.
+    pub packets_out_of_order: u64,
+}
+
+/// The bidirectional flow table.
+pub struct FlowTable {
+    cfg: FlowConfig,
+    hasher: foldhash::fast::FixedState,
+    index: HashTable<u32>,
+    slots: Vec<Flow>,
+    live: Vec<bool>,
+    free: Vec<u32>,
+    heap: BinaryHeap<Reverse<(i64, u32, u32)>>,
+    ended: Vec<FlowRecord>,
+    next_seq: u64,
+    now: i64,
+    stats: TableStats,
+}
+
+impl std::fmt::Debug for FlowTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowTable")
+            .field("live", &self.index.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+const NEVER: i64 = i64::MAX;
+
+impl FlowTable {
+    /// An empty table.
+    pub fn new(cfg: FlowConfig) -> Self {
+        FlowTable {
+            cfg,
+            hasher: foldhash::fast::FixedState::with_seed(0x5fbf_1044),
+            index: HashTable::new(),
+            slots: Vec::new(),
+            live: Vec::new(),
+            free: Vec::new(),
+            heap: BinaryHeap::new(),
+            ended: Vec::new(),
+            next_seq: 0,
+            now: i64::MIN,
+            stats: TableStats::default(),
+        }
+    }
+
+    /// Live flows.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no flow is live.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The table's counters.
+    pub fn stats(&self) -> &TableStats {
+        &self.stats
+    }
+
+    /// The live flow in `slot`, if any.
+    pub fn flow(&self, slot: u32) -> Option<&Flow> {
+        let i = slot as usize;
+        if self.live.get(i).copied().unwrap_or(false) {
+            self.slots.get(i)
+        } else {
+            None
+        }
+    }
+
+    /// Whether ended flows are waiting to be drained.
+    #[inline]
+    pub fn has_ended(&self) -> bool {
+        !self.ended.is_empty()
+    }
+
+    /// Hands every ended flow, in the order they ended, to `f`.
+    pub fn drain_ended(&mut self, mut f: impl FnMut(FlowRecord)) {
+        for rec in self.ended.drain(..) {
+            f(rec);
+        }
+    }
+
+    fn hash(&self, key: &FlowKey) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    fn idle_nanos(&self, t: Transport) -> i64 {
+        match t {
+            Transport::Tcp => self.cfg.tcp_idle_nanos,
+            Transport::Udp => self.cfg.udp_idle_nanos,
+        }
+    }
+
+    /// When `flow` ends if nothing else happens. Ordering key of the expiry heap: flows that
+    /// never time out are still ordered by last activity (for eviction), after every real
+    /// deadline.
+    fn deadline(&self, flow: &Flow) -> (i64, bool) {
+        let (wait, real) = if flow.key.transport == Transport::Tcp && flow.closed() {
+            match self.cfg.tcp_close_linger_nanos {
+                0 => (
+                    self.idle_nanos(Transport::Tcp),
+                    self.cfg.tcp_idle_nanos != 0,
+                ),
+                n => (n, true),
+            }
+        } else {
+            let idle = self.idle_nanos(flow.key.transport);
+            (idle, idle != 0)
+        };
+        if real {
+            (flow.last_ts_nanos.saturating_add(wait), true)
+        } else {
+            // Ordered after all real deadlines, by last activity.
+            (i64::MAX / 2 + flow.last_ts_nanos / 2, false)
+        }
+    }
+
+    /// Accounts one packet at capture time `ts_nanos` and returns its flow slot and direction.
+    /// Flows that end because of it (or because time passed) are queued for
+    /// [`drain_ended`](Self::drain_ended).
+    pub fn packet(&mut self, view: &PacketView<'_>, ts_nanos: i64) -> Option<PacketResult> {
+        let transport = Transport::from_proto(view.proto)?;
+        if ts_nanos < self.now {
+            self.stats.packets_out_of_order += 1;
+        } else {
+            self.now = ts_nanos;
+            self.expire_due();
+        }
+        let (key, side) = FlowKey::new(transport, view.src, view.src_port, view.dst, view.dst_port);
+        let hash = self.hash(&key);
+        let found = {
+            let slots = &self.slots;
+            self.index
+                .find(hash, |&s| {
+                    slots.get(s as usize).is_some_and(|f| f.key == key)
+                })
+                .copied()
+        };
+        let flags = view.tcp_flags;
+        let syn_only = transport == Transport::Tcp
+            && flags.contains(TcpFlags::SYN)
+            && !flags.contains(TcpFlags::ACK);
+        let (slot, new_flow) = match found {
+            Some(slot) => {
+                let restart = syn_only
+                    && self.slots.get(slot as usize).is_some_and(|f| {
+                        f.closed() || (f.tcp_state & SYN_INIT != 0 && view.tcp_seq != f.isn)
+                    });
+                if restart {
+                    let reason = self
+                        .slots
+                        .get(slot as usize)
+                        .map_or(EndReason::Reused, |f| {
+                            if f.tcp_state & RST != 0 {
+                                EndReason::Rst
+                            } else if f.closed() {
+                                EndReason::Fin
+                            } else {
+                                EndReason::Reused
+                            }
+                        });
+                    self.end_flow(slot, hash, reason);
+                    (self.create(key, hash, side, view, ts_nanos), true)
+                } else {
+                    (slot, false)
+                }
+            }
+            None => (self.create(key, hash, side, view, ts_nanos), true),
+        };
+        let tcp_closing = transport == Transport::Tcp
+            && (flags.contains(TcpFlags::FIN) || flags.contains(TcpFlags::RST));
+        let flow = self.slots.get_mut(slot as usize)?;
+        let was_closed = flow.closed();
+        let dir = flow.dir_of(side);
+        let d = dir as usize;
+        if let (Some(p), Some(b), Some(pb)) = (
+            flow.packets.get_mut(d),
+            flow.bytes.get_mut(d),
+            flow.payload_bytes.get_mut(d),
+        ) {
+            *p += u64::from(view.frames);
+            *b += view.wire_len;
+            *pb += u64::from(view.payload_len);
+        }
+        if ts_nanos > flow.last_ts_nanos {
+            flow.last_ts_nanos = ts_nanos;
+        }
+        if transport == Transport::Tcp {
+            if flags.contains(TcpFlags::SYN) {
+                if flags.contains(TcpFlags::ACK) {
+                    if dir == Dir::ToInitiator {
+                        flow.tcp_state |= SYNACK;
+                    }
+                } else if dir == Dir::ToResponder && flow.tcp_state & SYN_INIT == 0 {
+                    flow.tcp_state |= SYN_INIT;
+                    flow.isn = view.tcp_seq;
+                }
+            }
+            if tcp_closing {
+                if flags.contains(TcpFlags::RST) {
+                    flow.tcp_state |= RST;
+                }
+                if flags.contains(TcpFlags::FIN) {
+                    flow.tcp_state |= match dir {
+                        Dir::ToResponder => FIN_INIT,
+                        Dir::ToInitiator => FIN_RESP,
+                    };
+                }
+                if !was_closed && flow.closed() {
+                    // The deadline moves earlier: queue the linger deadline.
+                    let (deadline, _) = self.deadline_of(slot);
+                    self.queue(slot, deadline);
+                }
+            }
+        }
+        Some(PacketResult {
+            slot,
+            dir,
+            new_flow,
+        })
+    }
+
+    fn deadline_of(&self, slot: u32) -> (i64, bool) {
+        match self.slots.get(slot as usize) {
+            Some(f) => self.deadline(f),
+            None => (NEVER, false),
+        }
+    }
+
+    fn queue(&mut self, slot: u32, deadline: i64) {
+        if let Some(f) = self.slots.get_mut(slot as usize) {
+            if deadline < f.queued_deadline {
+                f.queued_deadline = deadline;
+                self.heap.push(Reverse((deadline, slot, f.generation)));
+            }
+        }
+    }
+
+    fn create(
+        &mut self,
+        key: FlowKey,
+        hash: u64,
+        side: Side,
+        view: &PacketView<'_>,
+        ts_nanos: i64,
+    ) -> u32 {
+        if self.index.len() >= self.cfg.max_flows.max(1) {
+            self.evict_one();
+        }
+        let (initiator, basis) = self.orient(&key, side, view);
+        let flow = Flow {
+            key,
+            initiator,
+            direction_basis: basis,
+            first_ts_nanos: ts_nanos,
+            last_ts_nanos: ts_nanos,
+            packets: [0; 2],
+            bytes: [0; 2],
+            payload_bytes: [0; 2],
+            seq: self.next_seq,
+            vlan: view.vlan,
+            tunnel: view.tunnel,
+            isn: 0,
+            tcp_state: 0,
+            generation: 0,
+            queued_deadline: NEVER,
+        };
+        self.next_seq += 1;
+        self.stats.flows_created += 1;
+        let slot = match self.free.pop() {
+            Some(s) => {
+                let i = s as usize;
+                if let (Some(dst), Some(l)) = (self.slots.get_mut(i), self.live.get_mut(i)) {
+                    let generation = dst.generation.wrapping_add(1);
+                    *dst = Flow { generation, ..flow };
+                    *l = true;
+                }
+                s
+            }
+            None => {
+                let s = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+                self.slots.push(flow);
+                self.live.push(true);
+                s
+            }
+        };
+        let slots = &self.slots;
+        let hasher = &self.hasher;
+        self.index.insert_unique(hash, slot, |&s| {
+            use std::hash::BuildHasher;
+            slots.get(s as usize).map_or(0, |f| hasher.hash_one(f.key))
+        });
+        let live = self.index.len() as u64;
+        if live > self.stats.peak_live_flows {
+            self.stats.peak_live_flows = live;
+        }
+        let (deadline, _) = self.deadline_of(slot);
+        self.queue(slot, deadline);
+        slot
+    }
+
+    /// Decides the initiator of a new flow from its first packet.
+    fn orient(&self, key: &FlowKey, side: Side, view: &PacketView<'_>) -> (Side, DirectionBasis) {
+        let other = match side {
+            Side::Lo => Side::Hi,
+            Side::Hi => Side::Lo,
+        };
+        let flags = view.tcp_flags;
+        if key.transport == Transport::Tcp && flags.contains(TcpFlags::SYN) {
+            return if flags.contains(TcpFlags::ACK) {
+                (other, DirectionBasis::Syn)
+            } else {
+                (side, DirectionBasis::Syn)
+            };
+        }
+        let ports = &self.cfg.server_ports;
+        let src_server = ports.contains(key.transport, view.src_port);
+        let dst_server = ports.contains(key.transport, view.dst_port);
+        match key.transport {
+            Transport::Tcp => match (src_server, dst_server) {
+                (true, false) => (other, DirectionBasis::Port),
+                (false, true) => (side, DirectionBasis::Port),
+                // Both or neither documented: the lower port is the service.
+                _ if view.src_port < view.dst_port => (other, DirectionBasis::Port),
+                _ if view.dst_port < view.src_port => (side, DirectionBasis::Port),
+                _ => (side, DirectionBasis::FirstPacket),
+            },
+            Transport::Udp => {
+                if src_server && !dst_server {
+                    (other, DirectionBasis::Port)
+                } else {
+                    (side, DirectionBasis::FirstPacket)
+                }
+            }
+        }
+    }
+
+    fn end_flow(&mut self, slot: u32, hash: u64, reason: EndReason) {
+        let i = slot as usize;
+        if !self.live.get(i).copied().unwrap_or(false) {
+            return;
+        }
+        if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
+            entry.remove();
+        }
+        if let Some(l) = self.live.get_mut(i) {
+            *l = false;
+        }
+        if let Some(f) = self.slots.get_mut(i) {
+            f.queued_deadline = NEVER;
+            self.ended.push(FlowRecord {
+                flow: f.clone(),
+                end_reason: reason,
+            });
+        }
+        self.free.push(slot);
+        match reason {
+            EndReason::Idle => self.stats.flows_idle += 1,
+            EndReason::Evicted => self.stats.flows_evicted += 1,
+            _ => {}
+        }
+    }
+
+    fn slot_hash(&self, slot: u32) -> u64 {
+        self.slots
+            .get(slot as usize)
+            .map_or(0, |f| self.hash(&f.key))
+    }
+
+    /// Ends every flow whose deadline has passed at the current capture time.
+    fn expire_due(&mut self) {
+        while let Some(&Reverse((deadline, slot, generation))) = self.heap.peek() {
+            if deadline > self.now {
+                break;
+            }
+            self.heap.pop();
+            let Some(f) = self.slots.get(slot as usize) else {
+                continue;
+            };
+            let live = self.live.get(slot as usize).copied().unwrap_or(false);
+            if !live || f.generation != generation || f.queued_deadline != deadline {
+                continue; // stale entry
+            }
+            let (actual, real) = self.deadline(f);
+            if real && actual <= self.now {
+                let reason = if f.closed() {
+                    if f.tcp_state & RST != 0 {
+                        EndReason::Rst
+                    } else {
+                        EndReason::Fin
+                    }
+                } else {
+                    EndReason::Idle
+                };
+                let hash = self.slot_hash(slot);
+                self.end_flow(slot, hash, reason);
+            } else if let Some(f) = self.slots.get_mut(slot as usize) {
+                f.queued_deadline = NEVER;
+                self.queue(slot, actual);
+            }
+        }
+    }
+
+    /// Ends the least recently active flow (the table is full).
+    fn evict_one(&mut self) {
+        while let Some(Reverse((deadline, slot, generation))) = self.heap.pop() {
+            let Some(f) = self.slots.get(slot as usize) else {
+                continue;
+            };
+            let live = self.live.get(slot as usize).copied().unwrap_or(false);
+            if !live || f.generation != generation || f.queued_deadline != deadline {
+                continue;
+            }
+            let (actual, _) = self.deadline(f);
+            if actual > deadline {
+                // Active since it was queued: requeue at its real place and look again.
+                if let Some(f) = self.slots.get_mut(slot as usize) {
+                    f.queued_deadline = NEVER;
+                }
+                self.queue(slot, actual);
+                continue;
+            }
+            let hash = self.slot_hash(slot);
+            self.end_flow(slot, hash, EndReason::Evicted);
+            return;
+        }
+    }
+
+    /// Advances capture time without a packet (e.g. a live capture went quiet) and ends the
+    /// flows whose deadline has passed.
+    pub fn advance_to(&mut self, ts_nanos: i64) {
+        if ts_nanos > self.now {
+            self.now = ts_nanos;
+            self.expire_due();
+        }
+    }
+
+    /// Ends every live flow (end of input or shutdown), oldest first.
+    pub fn finish(&mut self) {
+        let mut live: Vec<(u64, u32)> = self
+            .index
+            .iter()
+            .filter_map(|&s| self.slots.get(s as usize).map(|f| (f.seq, s)))
+            .collect();
+        live.sort_unstable();
+        for (_, slot) in live {
+            let hash = self.slot_hash(slot);
+            self.end_flow(slot, hash, EndReason::EndOfInput);
+        }
+        self.heap.clear();
+    }
+}

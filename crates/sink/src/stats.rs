@@ -1,0 +1,65 @@
+//! The run's counters, gathered by the pipeline and reported by the sinks.
+
+/// What happened to one input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputStats {
+    /// The input as named on the command line (`-` for standard input).
+    pub name: String,
+    /// `pcap (microseconds, little-endian)`, `pcapng`, ...
+    pub format: String,
+    /// Input bytes consumed.
+    pub bytes: u64,
+    /// Records read.
+    pub records: u64,
+    /// Non-fatal problems (truncated last record, ...), one line each.
+    pub warnings: Vec<String>,
+    /// The error that ended reading this input early, if any.
+    pub error: Option<String>,
+}
+
+/// Counters of a whole run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// One entry per input, in order.
+    pub inputs: Vec<InputStats>,
+    /// Frames read.
+    pub packets: u64,
+    /// Original (on-the-wire) bytes of those frames.
+    pub wire_bytes: u64,
+    /// Frames that made a TCP or UDP packet (fragments of a reassembled datagram included).
+    pub transport_packets: u64,
+    /// IP frames of other protocols, by IP protocol number, sorted.
+    pub other_ip: Vec<(u8, u64)>,
+    /// Non-IP frames (ARP, LLDP, ...).
+    pub not_ip: u64,
+    /// Frames with an unsupported link type, by link type, sorted.
+    pub unsupported_link: Vec<(u32, u64)>,
+    /// Malformed frames by reason, sorted by reason.
+    pub malformed: Vec<(&'static str, u64)>,
+    /// IP datagrams reassembled from fragments.
+    pub datagrams_reassembled: u64,
+    /// Fragment frames dropped: their datagram never completed in time.
+    pub fragments_expired: u64,
+    /// Fragment frames dropped to keep reassembly within its memory bound.
+    pub fragments_evicted: u64,
+    /// Flows ended early because the table was full.
+    pub flows_evicted: u64,
+    /// Most flows live at once.
+    pub peak_live_flows: u64,
+    /// Frames whose timestamp went backwards.
+    pub packets_out_of_order: u64,
+}
+
+impl RunStats {
+    /// Total malformed frames.
+    pub fn malformed_total(&self) -> u64 {
+        self.malformed.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Whether any input had a warning or an error.
+    pub fn had_problems(&self) -> bool {
+        self.inputs
+            .iter()
+            .any(|i| !i.warnings.is_empty() || i.error.is_some())
+    }
+}
