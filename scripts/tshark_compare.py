@@ -2,7 +2,8 @@
 """Cross-check sfbflow's flow accounting against tshark's TCP/UDP conversations.
 
 Usage:
-    tshark_compare.py [--sfbflow PATH] [--strict] [--json REPORT] FILE_OR_DIR...
+    tshark_compare.py [--sfbflow PATH] [--strict] [--json REPORT]
+                      [--expect-differ SUBSTRING[=ENDPOINT,...]]... FILE_OR_DIR...
 
 For every capture file (directories are searched recursively; files that are
 neither named like a capture nor start with a pcap/pcapng magic number, such as
@@ -33,12 +34,25 @@ tshark attaches to the frame in which it reassembled an IP datagram.
       then not TCP/UDP, and sfbflow does not count the outer tunnel UDP as a
       flow.
 * IP fragments: the frame that completes a reassembled datagram is credited
-  with every frame listed in its fragment lists (itself included), packets
-  and frame.len bytes, which is how sfbflow counts a reassembled datagram.
-  Fragments of a datagram tshark never completes are in no stream.
-* A tshark stream is (transport, tcp.stream or udp.stream).  For each stream
-  the script builds the canonical endpoint pair (the two (ip, port) endpoints
-  in sorted order) and per endpoint the packets and bytes (frame.len) it SENT.
+  with every frame listed in its fragment lists (itself included, and
+  transitively the fragments of fragments, for fragmented tunnels carrying
+  fragmented packets), packets and frame.len bytes, which is how sfbflow
+  counts a reassembled datagram.  Fragments of a datagram tshark never
+  completes are in no stream, as in sfbflow ("incomplete fragment trains are
+  in no flow"); that includes a first fragment tshark could not add to a
+  reassembly (cut short by the snap length, say) whose TCP/UDP header it
+  dissects anyway: a frame whose innermost IP header is a fragment (MF set or
+  offset non-zero) and that carries no fragment list is left out.
+* A TCP stream is tshark's tcp.stream (a frame tshark gives no tcp.stream,
+  e.g. a malformed header, joins the last stream of its 5-tuple).  A UDP
+  stream is the 5-tuple itself, NOT udp.stream: sfbflow's contract is one UDP
+  flow per 5-tuple for the whole capture, and tshark splits one 5-tuple into
+  several udp.stream values when a dissector pre-creates a conversation (SDP
+  announcing RTP/RTCP ports gives each direction its own stream) and gives no
+  udp.stream at all to a datagram whose UDP length field is bogus.  For each
+  stream the script builds the canonical endpoint pair (the two (ip, port)
+  endpoints in sorted order) and per endpoint the packets and bytes
+  (frame.len) it SENT.
 
 sfbflow side. Every JSON line becomes the same record from transport,
 initiator_ip/port, responder_ip/port, *_packets and *_bytes (other fields are
@@ -55,12 +69,13 @@ tshark runs with ``-n`` (no name resolution), ``-o
 tcp.analyze_sequence_numbers:TRUE`` and otherwise the default preferences; a
 fresh empty WIRESHARK_CONFIG_DIR keeps any personal preferences out.  The
 defaults that matter here (tshark 4.0): ip.defragment and ipv6.defragment are
-on (so fragments are reassembled and listed in ip.fragment), tcp stream
-numbering starts a new tcp.stream when a SYN reuses a closed 5-tuple or comes
-with another ISN, every UDP 5-tuple is one udp.stream for the whole file, VXLAN
-is decoded on 4789, Geneve on 6081, Teredo by heuristics, and GTP-U (2152) is
-decoded too (sfbflow does not decapsulate GTP: such files are expected to
-differ).
+on (so fragments are reassembled and listed in ip.fragment); TCP
+desegmentation is on (it does not change which frames carry tcp); tshark
+starts a new tcp.stream on a 5-tuple when a SYN comes with another ISN, but a
+SYN retransmitted with the same ISN after an RST stays in its stream (sfbflow
+starts a new flow there: such files differ); VXLAN is decoded on 4789,
+VXLAN-GPE on 4790 (either direction), Geneve on 6081, GTP-U on 2152, GRE in
+UDP on 4754, Teredo by heuristics.
 
 Files tshark cannot read fully
 ------------------------------
@@ -85,9 +100,17 @@ then a summary line ending in "agreement X/Y of files tshark reads".
 0 or 1) or printed unparsable output.  ``--json REPORT`` writes every file's
 result, including the streams only one side has, with tshark frame numbers.
 
-Exit status: 0; with --strict, 1 when a file tshark reads is DIFFER or
-sfbflow-error, when sfbflow crashes on any file, or when no file at all was
-compared; 2 on usage errors.
+``--expect-differ SUBSTRING[=ENDPOINT,...]`` (repeatable) marks a known,
+explained difference: a DIFFER file whose path contains SUBSTRING is still
+reported as DIFFER (flagged "expected") but does not fail --strict.  With
+``=ENDPOINT,...`` (endpoints written as in the output, ``10.0.0.1:53`` or
+``[2001:db8::1]:53``) only differences confined to flows naming one of those
+endpoints are expected; any other differing flow in the file still fails.  A
+file expected to differ that agrees is reported on stderr as stale.
+
+Exit status: 0; with --strict, 1 when a file tshark reads is DIFFER (and not
+expected to) or sfbflow-error, when sfbflow crashes on any file, or when no
+file at all was compared; 2 on usage errors.
 
 Python 3 standard library only.
 """
@@ -139,7 +162,14 @@ FIELDS = [
     "ip.fragment.error",
     "ipv6.fragment",
     "ipv6.fragment.error",
+    "ip.flags.mf",
+    "ip.frag_offset",
+    "ipv6.fraghdr.more",
+    "ipv6.fraghdr.offset",
 ]
+
+#: The fields listing the frames of a datagram tshark reassembled in this frame.
+FRAGMENT_LIST_FIELDS = ("ip.fragment", "ip.fragment.error", "ipv6.fragment", "ipv6.fragment.error")
 
 TRANSPORTS = ("tcp", "udp")
 ICMP_LAYERS = {"icmp", "icmpv6"}
@@ -296,8 +326,11 @@ def innermost_transport(layers: list[str]) -> tuple[str, int] | str:
     return layers[index], index
 
 
-def frame_endpoints(layers: list[str], index: int, row: dict[str, str]) -> tuple[Endpoint, Endpoint, str] | str:
-    """Source and destination (ip, port) and stream id of the transport at layers[index]."""
+def frame_endpoints(
+    layers: list[str], index: int, row: dict[str, str]
+) -> tuple[Endpoint, Endpoint, str | None] | str:
+    """Source and destination (ip, port) and stream id (None if tshark gave none)
+    of the transport at layers[index], or why they cannot be had."""
     transport = layers[index]
     network = None
     for layer in reversed(layers[:index]):
@@ -312,7 +345,8 @@ def frame_endpoints(layers: list[str], index: int, row: dict[str, str]) -> tuple
     port_occurrence = layers[: index + 1].count(transport)
     sport = pick(split_multi(row[f"{transport}.srcport"]), port_occurrence)
     dport = pick(split_multi(row[f"{transport}.dstport"]), port_occurrence)
-    stream = pick(split_multi(row[f"{transport}.stream"]), port_occurrence)
+    streams = split_multi(row[f"{transport}.stream"])
+    stream = streams[port_occurrence - 1] if port_occurrence <= len(streams) else None
     if None in (src, dst, sport, dport):
         return "incomplete addresses"
     try:
@@ -320,8 +354,6 @@ def frame_endpoints(layers: list[str], index: int, row: dict[str, str]) -> tuple
         destination = (norm_ip(dst), int(dport))
     except ValueError:
         return "unparsable addresses"
-    if stream is None:  # should not happen; one stream per 5-tuple then
-        stream = "5tuple:" + "|".join(sorted(map(fmt_endpoint, (source, destination))))
     return source, destination, stream
 
 
@@ -336,7 +368,56 @@ def parse_tshark_rows(stdout: str) -> list[dict[str, str]]:
     return rows
 
 
-def tshark_streams(rows: list[dict[str, str]]) -> tuple[collections.Counter, dict[FlowKey, list[list[int]]], dict[str, int]]:
+def is_flagged(value: str | None) -> bool:
+    return value not in (None, "", "0", "False", "false")
+
+
+def unreassembled_fragment(layers: list[str], index: int, row: dict[str, str]) -> bool:
+    """True when the IP header right before layers[index] is a fragment tshark did
+    not reassemble in this frame (it then still dissects the transport header of a
+    first fragment it cannot reassemble, e.g. one cut short by the snap length)."""
+    if any(row[field] for field in FRAGMENT_LIST_FIELDS):
+        return False
+    network = max((i for i, layer in enumerate(layers[:index]) if layer in ("ip", "ipv6")), default=-1)
+    if network < 0:
+        return False
+    if layers[network] == "ip":
+        occurrence = layers[:index].count("ip")
+        more, offset = row["ip.flags.mf"], row["ip.frag_offset"]
+    elif "ipv6.fraghdr" in layers[network + 1 : index]:
+        occurrence = layers[:index].count("ipv6.fraghdr")
+        more, offset = row["ipv6.fraghdr.more"], row["ipv6.fraghdr.offset"]
+    else:
+        return False
+    return is_flagged(pick(split_multi(more), occurrence)) or is_flagged(pick(split_multi(offset), occurrence))
+
+
+def fragment_lists(rows: list[dict[str, str]]) -> dict[int, set[int]]:
+    """Frame number -> the frames of the datagram(s) tshark reassembled in it."""
+    lists: dict[int, set[int]] = {}
+    for row in rows:
+        frames = {int(v) for field in FRAGMENT_LIST_FIELDS for v in split_multi(row[field]) if v.isdigit()}
+        if frames and row["frame.number"].isdigit():
+            lists[int(row["frame.number"])] = frames
+    return lists
+
+
+def datagram_frames(number: int, lists: dict[int, set[int]]) -> set[int]:
+    """The frame itself plus every frame of the datagrams reassembled in it,
+    followed transitively (an inner fragmented datagram whose fragments were
+    themselves outer reassemblies, e.g. fragmented IPv6 in fragmented IPv6)."""
+    frames, todo = {number}, [number]
+    while todo:
+        for frame in lists.get(todo.pop(), ()):
+            if frame not in frames:
+                frames.add(frame)
+                todo.append(frame)
+    return frames
+
+
+def tshark_streams(
+    rows: list[dict[str, str]],
+) -> tuple[collections.Counter, dict[FlowKey, list[list[int]]], dict[str, int]]:
     """Per-stream flows from tshark's rows.
 
     Returns the multiset of flow keys, the frame numbers of each key's streams
@@ -348,11 +429,14 @@ def tshark_streams(rows: list[dict[str, str]]) -> tuple[collections.Counter, dic
             frame_len[int(row["frame.number"])] = int(row["frame.len"])
         except ValueError:
             pass
+    lists = fragment_lists(rows)
 
-    # stream id -> [transport, (src endpoint, dst endpoint), counts per endpoint, frames]
-    streams: dict[tuple[str, str], dict[str, Any]] = {}
+    # (transport, stream id, endpoint pair) -> first frame's source and destination,
+    # (packets, bytes) sent per endpoint, frame numbers
+    streams: dict[tuple[str, str, tuple[Endpoint, ...]], dict[str, Any]] = {}
     skipped: collections.Counter = collections.Counter()
     credited: set[int] = set()
+    last_tcp_stream: dict[tuple[Endpoint, ...], str] = {}
     for row in rows:
         try:
             number = int(row["frame.number"])
@@ -365,24 +449,29 @@ def tshark_streams(rows: list[dict[str, str]]) -> tuple[collections.Counter, dic
             skipped[found] += 1
             continue
         transport, index = found
+        if unreassembled_fragment(layers, index, row):
+            skipped["unreassembled fragment"] += 1
+            continue
         addressed = frame_endpoints(layers, index, row)
         if isinstance(addressed, str):
             skipped[addressed] += 1
             continue
         source, destination, stream = addressed
+        pair = tuple(sorted((source, destination), key=endpoint_sort_key))
+        if transport == "udp":
+            stream = "5-tuple"  # one UDP flow per 5-tuple (see the module docstring)
+        elif stream is None:
+            stream = last_tcp_stream.get(pair, "5-tuple")
+        else:
+            last_tcp_stream[pair] = stream
 
-        frames = {number}
-        for field in ("ip.fragment", "ip.fragment.error", "ipv6.fragment", "ipv6.fragment.error"):
-            for value in split_multi(row[field]):
-                if value.isdigit():
-                    frames.add(int(value))
+        frames = datagram_frames(number, lists)
         frames -= credited  # a frame is counted once, in the first datagram naming it
         credited |= frames
         packets = len(frames)
         size = sum(frame_len.get(frame, 0) for frame in frames)
 
-        # Separate by endpoint pair too, in case tshark ever reuses a stream id.
-        pair = tuple(sorted((source, destination), key=endpoint_sort_key))
+        # Keyed by endpoint pair too, in case tshark ever reuses a stream id.
         entry = streams.setdefault(
             (transport, stream, pair),
             {"first": source, "second": destination, "counts": {}, "frames": []},
@@ -579,6 +668,8 @@ def format_line(entry: dict[str, Any]) -> str:
         details.append(f"sfbflow exit {entry['sfbflow_exit']}: {message}")
     if entry.get("tshark_status") == "partial":
         details.append("tshark_partial: " + entry.get("tshark_message", "").replace("\n", " ")[:120])
+    if entry.get("expected_differ"):
+        details.append("expected difference")
     if entry.get("first_difference"):
         details.append(entry["first_difference"])
     return f"{entry['status']:<13} {entry['file']}  ({', '.join(details)})"
@@ -596,7 +687,27 @@ def summarise(entries: list[dict[str, Any]]) -> dict[str, Any]:
         "sfbflow_error": counts["sfbflow-error"],
         "tshark_partial": sum(1 for entry in entries if entry.get("tshark_status") == "partial"),
         "sfbflow_crashed": sum(1 for entry in entries if entry["sfbflow_crashed"]),
+        "expected_differ": sum(1 for entry in entries if entry.get("expected_differ")),
     }
+
+
+def parse_expectation(text: str) -> tuple[str, list[str] | None]:
+    """'SUBSTRING' or 'SUBSTRING=ENDPOINT,ENDPOINT' -> (substring, endpoints or None)."""
+    substring, sep, endpoints = text.partition("=")
+    return substring, ([e.strip() for e in endpoints.split(",") if e.strip()] if sep else None)
+
+
+def difference_expected(entry: dict[str, Any], expectations: list[tuple[str, list[str] | None]]) -> bool:
+    """True when one expectation covers every flow on which this DIFFER file differs."""
+    records = [r["flow"] for r in entry.get("only_tshark", []) + entry.get("only_sfbflow", [])]
+    for substring, endpoints in expectations:
+        if substring not in entry["file"]:
+            continue
+        if endpoints is None:
+            return True
+        if all(any(f" {e} " in f" {r} " for e in endpoints) for r in records):
+            return True
+    return False
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -608,6 +719,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 if any file tshark reads differs or makes sfbflow fail")
     parser.add_argument("--json", metavar="REPORT", help="write a machine-readable report here")
+    parser.add_argument("--expect-differ", metavar="SUBSTRING[=ENDPOINT,...]", action="append", default=[],
+                        help="files whose path contains SUBSTRING may differ (only on flows naming "
+                             "one of the ENDPOINTs, if given) without failing --strict")
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     return parser.parse_args(argv)
 
@@ -623,6 +737,7 @@ def main(argv: list[str]) -> int:
         print(f"tshark_compare: sfbflow not found ({args.sfbflow})", file=sys.stderr)
         return 2
     files = find_captures(args.paths)
+    expectations = [parse_expectation(text) for text in args.expect_differ]
     version = tshark_version(tshark)
     print(f"# {version}; sfbflow: {sfbflow}; {len(files)} capture files", flush=True)
 
@@ -630,6 +745,10 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="tshark-compare-config-") as config_dir:
         for path in files:
             entry = compare_file(path, tshark, sfbflow, config_dir)
+            if entry["status"] == "DIFFER" and difference_expected(entry, expectations):
+                entry["expected_differ"] = True
+            elif entry["status"] == "agree" and any(sub in path for sub, _ in expectations):
+                entry["stale_expectation"] = True
             entries.append(entry)
             print(format_line(entry), flush=True)
 
@@ -638,7 +757,7 @@ def main(argv: list[str]) -> int:
         f"summary: {summary['files']} files: {summary['agree']} agree, {summary['differ']} DIFFER, "
         f"{summary['tshark_error']} tshark-error, {summary['sfbflow_error']} sfbflow-error "
         f"({summary['tshark_partial']} read only partly by tshark, "
-        f"{summary['sfbflow_crashed']} sfbflow crashes); "
+        f"{summary['sfbflow_crashed']} sfbflow crashes, {summary['expected_differ']} expected to differ); "
         f"agreement {summary['agree']}/{summary['compared']} of files tshark reads"
     )
     if args.json:
@@ -647,8 +766,16 @@ def main(argv: list[str]) -> int:
                       handle, indent=1, sort_keys=False)
             handle.write("\n")
 
+    for entry in entries:
+        if entry.get("stale_expectation"):
+            print(f"tshark_compare: {entry['file']} agrees now although expected to differ: "
+                  "drop its --expect-differ", file=sys.stderr)
     if args.strict:
-        failed = [e for e in entries if (e["tshark_reads"] and e["status"] != "agree") or e["sfbflow_crashed"]]
+        failed = [
+            e for e in entries
+            if (e["tshark_reads"] and e["status"] != "agree" and not e.get("expected_differ"))
+            or e["sfbflow_crashed"]
+        ]
         if failed or summary["compared"] == 0:
             reason = f"{len(failed)} failing files" if failed else "no file was compared"
             print(f"tshark_compare: --strict: {reason}", file=sys.stderr)

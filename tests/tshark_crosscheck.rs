@@ -11,6 +11,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+/// Known, explained differences between tshark and sfbflow in `captures/`, passed to the script
+/// as `--expect-differ DIR=ENDPOINT,...`: each may differ only on flows naming those endpoints.
+/// Remove an entry when sfbflow changes to agree (the script then reports it as stale).
+const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[
+    // Zeek's fragmented-1: the non-last fragment (frame 1) is 18 bytes, not a multiple of 8, and
+    // frame 3 overlaps with other data and runs past the end of the datagram. sfbflow drops the
+    // train as malformed (bad_fragment_length, fragment_inconsistent_length); tshark
+    // reassembles it anyway, flagging overlap, conflict and "too long".
+    ("/ipv4-fragments/", "164.1.123.163:123"),
+];
+
 /// One run of the comparison script, shared by the tests of this file.
 struct ScriptRun {
     output: Output,
@@ -51,13 +62,20 @@ fn script_run() -> Option<&'static ScriptRun> {
         }
         let report = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("tshark_crosscheck_{}.json", std::process::id()));
-        let output = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .arg(root().join("scripts/tshark_compare.py"))
             .arg("--strict")
             .arg("--sfbflow")
             .arg(env!("CARGO_BIN_EXE_sfbflow"))
             .arg("--json")
-            .arg(&report)
+            .arg(&report);
+        for (dir, endpoints) in EXPECTED_DIFFERENCES {
+            command
+                .arg("--expect-differ")
+                .arg(format!("{dir}={endpoints}"));
+        }
+        let output = command
             .arg(root().join("captures"))
             .output()
             .expect("run python3 scripts/tshark_compare.py");

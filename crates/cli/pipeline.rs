@@ -102,17 +102,7 @@ pub fn format_name(f: Format) -> String {
 }
 
 fn tunnel_name(t: Tunnel) -> Option<&'static str> {
-    match t {
-        Tunnel::None => None,
-        Tunnel::Gre => Some("gre"),
-        Tunnel::Erspan => Some("erspan"),
-        Tunnel::Vxlan => Some("vxlan"),
-        Tunnel::Geneve => Some("geneve"),
-        Tunnel::IpInIp => Some("ip_in_ip"),
-        Tunnel::Teredo => Some("teredo"),
-        Tunnel::GreUdp => Some("gre_udp"),
-        _ => Some("other"),
-    }
+    (t != Tunnel::None).then(|| t.as_str())
 }
 
 /// The output row of an ended flow and its verdict.
@@ -311,7 +301,8 @@ impl Pipeline {
             not_ip: c.not_ip,
             unsupported_link,
             malformed,
-            datagrams_reassembled: d.fragments_reassembled,
+            datagrams_reassembled: d.datagrams_reassembled,
+            fragments_discarded: d.fragments_discarded,
             fragments_expired: d.fragments_expired,
             fragments_evicted: d.fragments_evicted,
             flows_evicted: t.flows_evicted,

@@ -376,9 +376,16 @@ impl FlowTable {
             && !flags.contains(TcpFlags::ACK);
         let (slot, new_flow) = match found {
             Some(slot) => {
+                // A SYN is a new connection on the 5-tuple when its ISN differs from the
+                // flow's initial SYN, or, if that was not seen, when the flow was closed. A SYN
+                // repeating the initial ISN (a retry after a RST) continues the attempt.
                 let restart = syn_only
                     && self.slots.get(slot as usize).is_some_and(|f| {
-                        f.closed() || (f.tcp_state & SYN_INIT != 0 && view.tcp_seq != f.isn)
+                        if f.tcp_state & SYN_INIT != 0 {
+                            view.tcp_seq != f.isn
+                        } else {
+                            f.closed()
+                        }
                     });
                 if restart {
                     let reason = self
@@ -462,11 +469,11 @@ impl FlowTable {
     }
 
     fn queue(&mut self, slot: u32, deadline: i64) {
-        if let Some(f) = self.slots.get_mut(slot as usize) {
-            if deadline < f.queued_deadline {
-                f.queued_deadline = deadline;
-                self.heap.push(Reverse((deadline, slot, f.generation)));
-            }
+        if let Some(f) = self.slots.get_mut(slot as usize)
+            && deadline < f.queued_deadline
+        {
+            f.queued_deadline = deadline;
+            self.heap.push(Reverse((deadline, slot, f.generation)));
         }
     }
 
@@ -616,7 +623,13 @@ impl FlowTable {
                 continue; // stale entry
             }
             let (actual, real) = self.deadline(f);
-            if real && actual <= self.now {
+            if !real {
+                // Never times out: its key only orders it for eviction. Put it back and stop:
+                // every later entry is of the same kind.
+                self.heap.push(Reverse((deadline, slot, generation)));
+                break;
+            }
+            if actual <= self.now {
                 let reason = if f.closed() {
                     if f.tcp_state & RST != 0 {
                         EndReason::Rst
@@ -682,5 +695,282 @@ impl FlowTable {
             self.end_flow(slot, hash, EndReason::EndOfInput);
         }
         self.heap.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sfbflow_packet::{Addr, IpProto, Tunnel};
+
+    const S: i64 = 1_000_000_000;
+    const C: [u8; 4] = [10, 0, 0, 1];
+    const SRV: [u8; 4] = [10, 0, 0, 2];
+
+    fn pkt(
+        src: [u8; 4],
+        sp: u16,
+        dst: [u8; 4],
+        dp: u16,
+        proto: IpProto,
+        flags: u8,
+        seq: u32,
+    ) -> PacketView<'static> {
+        PacketView {
+            src: Addr::from_v4(src),
+            dst: Addr::from_v4(dst),
+            proto,
+            src_port: sp,
+            dst_port: dp,
+            tcp_flags: TcpFlags(flags),
+            tcp_seq: seq,
+            tcp_ack: 0,
+            payload: &[],
+            payload_len: 10,
+            frames: 1,
+            wire_len: 60,
+            vlan: None,
+            tunnel: Tunnel::None,
+        }
+    }
+
+    fn tcp(from_client: bool, flags: u8, seq: u32) -> PacketView<'static> {
+        if from_client {
+            pkt(C, 40000, SRV, 5061, IpProto::TCP, flags, seq)
+        } else {
+            pkt(SRV, 5061, C, 40000, IpProto::TCP, flags, seq)
+        }
+    }
+
+    const SYN: u8 = TcpFlags::SYN.0;
+    const ACK: u8 = TcpFlags::ACK.0;
+    const FIN: u8 = TcpFlags::FIN.0;
+    const RSTF: u8 = TcpFlags::RST.0;
+
+    fn ended(t: &mut FlowTable) -> Vec<FlowRecord> {
+        let mut v = Vec::new();
+        t.drain_ended(|r| v.push(r));
+        v
+    }
+
+    fn table(cfg: FlowConfig) -> FlowTable {
+        FlowTable::new(cfg)
+    }
+
+    #[test]
+    fn handshake_sets_initiator_and_counts_per_direction() {
+        let mut t = table(FlowConfig::default());
+        // The SYN-ACK arrives first (capture started mid-handshake): the receiver initiated.
+        let r = t.packet(&tcp(false, SYN | ACK, 7), 0).expect("tcp");
+        assert!(r.new_flow);
+        assert_eq!(r.dir, Dir::ToInitiator);
+        t.packet(&tcp(true, ACK, 1), S);
+        t.packet(&tcp(true, ACK, 1), 2 * S);
+        t.finish();
+        let v = ended(&mut t);
+        assert_eq!(v.len(), 1);
+        let f = &v[0].flow;
+        assert_eq!(f.direction_basis, DirectionBasis::Syn);
+        assert_eq!(f.initiator_endpoint(), (Addr::from_v4(C), 40000));
+        assert_eq!(f.packets, [2, 1]);
+        assert_eq!(f.bytes, [120, 60]);
+        assert_eq!(f.payload_bytes, [20, 10]);
+        assert_eq!((f.first_ts_nanos, f.last_ts_nanos), (0, 2 * S));
+        assert_eq!(v[0].end_reason, EndReason::EndOfInput);
+    }
+
+    #[test]
+    fn midstream_tcp_is_oriented_by_the_server_port() {
+        let mut ports = ServerPorts::new();
+        ports.insert(Transport::Tcp, 5061);
+        let mut t = table(FlowConfig {
+            server_ports: ports,
+            ..FlowConfig::default()
+        });
+        // First packet seen goes from the server to the client.
+        t.packet(&tcp(false, ACK, 5), 0);
+        t.finish();
+        let f = &ended(&mut t)[0].flow;
+        assert_eq!(f.direction_basis, DirectionBasis::Port);
+        assert_eq!(f.responder_endpoint(), (Addr::from_v4(SRV), 5061));
+        assert_eq!(f.packets, [0, 1]);
+    }
+
+    #[test]
+    fn midstream_tcp_without_documented_port_takes_the_lower_port() {
+        let mut t = table(FlowConfig::default());
+        t.packet(&pkt(C, 8443, SRV, 50123, IpProto::TCP, ACK, 1), 0);
+        t.finish();
+        let f = &ended(&mut t)[0].flow;
+        assert_eq!(f.direction_basis, DirectionBasis::Port);
+        assert_eq!(f.responder_endpoint().1, 8443);
+    }
+
+    #[test]
+    fn udp_first_packet_initiates_unless_it_comes_from_a_server_port() {
+        let mut ports = ServerPorts::new();
+        ports.insert(Transport::Udp, 53);
+        let mut t = table(FlowConfig {
+            server_ports: ports,
+            ..FlowConfig::default()
+        });
+        t.packet(&pkt(C, 5000, SRV, 6000, IpProto::UDP, 0, 0), 0);
+        // A DNS answer whose query was not captured.
+        t.packet(&pkt(SRV, 53, C, 33000, IpProto::UDP, 0, 0), 0);
+        t.finish();
+        let v = ended(&mut t);
+        assert_eq!(v[0].flow.direction_basis, DirectionBasis::FirstPacket);
+        assert_eq!(v[0].flow.initiator_endpoint().1, 5000);
+        assert_eq!(v[1].flow.direction_basis, DirectionBasis::Port);
+        assert_eq!(v[1].flow.responder_endpoint().1, 53);
+    }
+
+    #[test]
+    fn fin_both_ways_ends_after_the_linger_and_keeps_the_last_ack() {
+        let mut t = table(FlowConfig::default());
+        t.packet(&tcp(true, SYN, 100), 0);
+        t.packet(&tcp(false, SYN | ACK, 900), 1);
+        t.packet(&tcp(true, FIN | ACK, 101), S);
+        t.packet(&tcp(false, FIN | ACK, 901), S + 1);
+        assert!(!t.has_ended(), "the flow lingers for the last ACK");
+        t.packet(&tcp(true, ACK, 102), S + 2);
+        // Another flow's packet 3 s later moves capture time past the 2 s linger.
+        t.packet(&pkt(SRV, 1, C, 2, IpProto::UDP, 0, 0), 4 * S);
+        let v = ended(&mut t);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].end_reason, EndReason::Fin);
+        assert_eq!(v[0].flow.packets, [3, 2]);
+    }
+
+    #[test]
+    fn syn_with_a_new_isn_after_rst_starts_a_new_flow() {
+        let mut t = table(FlowConfig::default().with_idle_timeout(0));
+        t.packet(&tcp(true, SYN, 100), 0);
+        t.packet(&tcp(false, RSTF | ACK, 0), 1);
+        // The same SYN again (connection refused, retried): the same attempt.
+        let r = t.packet(&tcp(true, SYN, 100), S).expect("tcp");
+        assert!(!r.new_flow);
+        t.packet(&tcp(false, RSTF | ACK, 0), S + 1);
+        let r = t.packet(&tcp(true, SYN, 200), 10 * S).expect("tcp");
+        assert!(r.new_flow);
+        let v = ended(&mut t);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].end_reason, EndReason::Rst);
+        assert_eq!(v[0].flow.packets, [2, 2]);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.flow(r.slot).map(|f| f.seq), Some(1));
+    }
+
+    #[test]
+    fn syn_after_a_midstream_flow_closed_starts_a_new_flow() {
+        let mut t = table(FlowConfig::default().with_idle_timeout(0));
+        t.packet(&tcp(true, ACK, 100), 0);
+        t.packet(&tcp(true, FIN | ACK, 101), 1);
+        t.packet(&tcp(false, FIN | ACK, 900), 2);
+        let r = t.packet(&tcp(true, SYN, 7), 3).expect("tcp");
+        assert!(r.new_flow);
+        assert_eq!(ended(&mut t)[0].end_reason, EndReason::Fin);
+    }
+
+    #[test]
+    fn retransmitted_syn_stays_but_a_new_isn_is_a_new_connection() {
+        let mut t = table(FlowConfig::default());
+        t.packet(&tcp(true, SYN, 100), 0);
+        let r = t.packet(&tcp(true, SYN, 100), S).expect("tcp");
+        assert!(!r.new_flow, "a retransmitted SYN belongs to the same flow");
+        let r = t.packet(&tcp(true, SYN, 5555), 2 * S).expect("tcp");
+        assert!(r.new_flow, "a SYN with another ISN is port reuse");
+        assert_eq!(ended(&mut t)[0].end_reason, EndReason::Reused);
+    }
+
+    #[test]
+    fn idle_timeout_ends_flows_on_capture_time_and_zero_never_does() {
+        let mut t = table(FlowConfig::default());
+        t.packet(&pkt(C, 5000, SRV, 3478, IpProto::UDP, 0, 0), 0);
+        t.packet(&pkt(C, 5000, SRV, 3478, IpProto::UDP, 0, 0), 100 * S);
+        t.advance_to(219 * S);
+        assert!(!t.has_ended(), "120 s after the last packet, not the first");
+        t.advance_to(221 * S);
+        let v = ended(&mut t);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].end_reason, EndReason::Idle);
+        assert_eq!(t.stats().flows_idle, 1);
+
+        let mut t = table(FlowConfig::default().with_idle_timeout(0));
+        t.packet(&pkt(C, 5000, SRV, 3478, IpProto::UDP, 0, 0), 0);
+        t.advance_to(i64::MAX / 2);
+        assert!(!t.has_ended());
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn a_packet_after_the_timeout_starts_a_new_flow() {
+        let mut t = table(FlowConfig::default().with_idle_timeout(60 * S));
+        let a = pkt(C, 5000, SRV, 3478, IpProto::UDP, 0, 0);
+        t.packet(&a, 0);
+        let r = t.packet(&a, 61 * S).expect("udp");
+        assert!(r.new_flow);
+        assert_eq!(ended(&mut t).len(), 1);
+    }
+
+    #[test]
+    fn max_flows_evicts_the_least_recently_active() {
+        let mut t = table(FlowConfig {
+            max_flows: 2,
+            ..FlowConfig::default()
+        });
+        t.packet(&pkt(C, 1, SRV, 10, IpProto::UDP, 0, 0), 0);
+        t.packet(&pkt(C, 2, SRV, 10, IpProto::UDP, 0, 0), 1);
+        t.packet(&pkt(C, 1, SRV, 10, IpProto::UDP, 0, 0), 2); // flow 1 active again
+        t.packet(&pkt(C, 3, SRV, 10, IpProto::UDP, 0, 0), 3); // table full
+        let v = ended(&mut t);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].end_reason, EndReason::Evicted);
+        assert_eq!(v[0].flow.initiator_endpoint().1, 2);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.stats().flows_evicted, 1);
+        assert_eq!(t.stats().peak_live_flows, 2);
+    }
+
+    #[test]
+    fn many_flows_keep_every_packet_and_reuse_slots() {
+        let mut t = table(FlowConfig {
+            max_flows: 1000,
+            ..FlowConfig::default().with_idle_timeout(5 * S)
+        });
+        let mut total = 0u64;
+        for i in 0..20_000u32 {
+            let port = u16::try_from(i % 3000).unwrap_or(0);
+            t.packet(
+                &pkt(C, port, SRV, 53, IpProto::UDP, 0, 0),
+                i64::from(i) * S / 100,
+            );
+            t.drain_ended(|r| total += r.flow.packets[0] + r.flow.packets[1]);
+        }
+        t.finish();
+        t.drain_ended(|r| total += r.flow.packets[0] + r.flow.packets[1]);
+        assert_eq!(total, 20_000, "every packet is in exactly one ended flow");
+        assert!(t.slots.len() <= 1000, "slots are reused: {}", t.slots.len());
+        assert!(t.heap.is_empty());
+    }
+
+    #[test]
+    fn out_of_order_timestamps_are_counted_not_fatal() {
+        let mut t = table(FlowConfig::default());
+        t.packet(&tcp(true, SYN, 1), 10 * S);
+        t.packet(&tcp(false, SYN | ACK, 2), 5 * S);
+        assert_eq!(t.stats().packets_out_of_order, 1);
+        t.finish();
+        let f = &ended(&mut t)[0].flow;
+        assert_eq!((f.first_ts_nanos, f.last_ts_nanos), (10 * S, 10 * S));
+    }
+
+    #[test]
+    fn flow_slot_stays_small() {
+        assert!(
+            std::mem::size_of::<Flow>() <= 160,
+            "Flow is {} bytes",
+            std::mem::size_of::<Flow>()
+        );
     }
 }

@@ -119,6 +119,15 @@ impl Decoder {
         {
             self.frags.expire(rec.ts_nanos, &self.cfg, &mut self.stats);
         }
+        if let Some(d) = parse::fast(rec.linktype, rec.data, rec.origlen) {
+            return d;
+        }
+        self.decode_general(rec)
+    }
+
+    /// The general path (everything the fast path declines).
+    #[inline(never)]
+    fn decode_general<'a>(&'a mut self, rec: &Record<'a>) -> Decoded<'a> {
         let mut ctx = Ctx::new(rec.origlen);
         match parse::link(rec.linktype, rec.data, &mut ctx) {
             Out::Done(d) => d,
@@ -129,14 +138,15 @@ impl Decoder {
     /// Add a fragment; decode the datagram it completes, if any.
     #[inline(never)]
     fn reassemble<'a>(&'a mut self, piece: &parse::FragPiece<'a>, rec: &Record<'a>) -> Decoded<'a> {
-        let done = match self
-            .frags
-            .insert(piece, rec.ts_nanos, rec.origlen, &self.cfg, &mut self.stats)
-        {
-            Insert::Held => return Decoded::FragmentHeld,
-            Insert::Malformed(m) => return Decoded::Malformed(m),
-            Insert::Complete(done) => done,
-        };
+        let done =
+            match self
+                .frags
+                .insert(piece, rec.ts_nanos, rec.origlen, &self.cfg, &mut self.stats)
+            {
+                Insert::Held => return Decoded::FragmentHeld,
+                Insert::Malformed(m) => return Decoded::Malformed(m),
+                Insert::Complete(done) => done,
+            };
         let this: &'a Decoder = self;
         let data = this.frags.completed();
         let mut ctx = Ctx {

@@ -229,7 +229,7 @@ impl FragTable {
         let mut kept = None;
         let mut evicted = false;
         while let Some((seq, ts, key)) = self.order.pop_front() {
-            if !self.map.get(&key).is_some_and(|d| d.seq == seq) {
+            if self.map.get(&key).is_none_or(|d| d.seq != seq) {
                 continue;
             }
             if except == Some(&key) {
@@ -273,7 +273,7 @@ impl FragTable {
         if end > limit {
             return self.discard(&key, Malformed::FragmentTooLong, stats);
         }
-        if p.more && (len == 0 || len % 8 != 0) {
+        if p.more && (len == 0 || !len.is_multiple_of(8)) {
             return self.discard(&key, Malformed::BadFragmentLength, stats);
         }
         // `end <= 65535`, so every offset below fits in u32.

@@ -17,7 +17,9 @@ impl Addr {
     /// An IPv4 address, stored v4-mapped.
     #[inline]
     pub const fn from_v4(a: [u8; 4]) -> Self {
-        Addr([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3]])
+        Addr([
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3],
+        ])
     }
 
     /// An IPv6 address.
@@ -168,7 +170,7 @@ pub enum Tunnel {
     Pptp,
     /// ERSPAN type I, II or III (in GRE).
     Erspan,
-    /// VXLAN (UDP port 4789) or VXLAN-GPE (UDP destination port 4790).
+    /// VXLAN (UDP port 4789) or VXLAN-GPE (UDP port 4790).
     Vxlan,
     /// Geneve (UDP port 6081).
     Geneve,
@@ -321,7 +323,8 @@ malformed! {
     TruncatedLinkHeader => "truncated_link_header",
     /// The Ethernet header is cut short.
     TruncatedEthernet => "truncated_ethernet",
-    /// A VLAN (or VN-tag) tag is cut short.
+    /// A VLAN-like tag (802.1Q/802.1ad/QinQ, VN-tag, Cisco metadata, 802.1ah I-TAG,
+    /// FabricPath) is cut short.
     TruncatedVlan => "truncated_vlan",
     /// An MPLS label stack (or pseudowire control word) is cut short.
     TruncatedMpls => "truncated_mpls",
@@ -329,6 +332,8 @@ malformed! {
     TruncatedPppoe => "truncated_pppoe",
     /// A PPP header is cut short.
     TruncatedPpp => "truncated_ppp",
+    /// A network service header (NSH) is cut short or has a length below 8 bytes.
+    TruncatedNsh => "truncated_nsh",
     /// An 802.2 LLC / SNAP header is cut short.
     TruncatedLlc => "truncated_llc",
     /// An IEEE 802.11 header is cut short.
@@ -353,7 +358,9 @@ malformed! {
     Ipv6ExtensionHeaderBeyondPayload => "ipv6_extension_header_beyond_payload",
     /// More IPv6 extension headers than the decoder follows (128).
     TooManyExtensionHeaders => "too_many_extension_headers",
-    /// The TCP header is cut short (by the capture or by the IP length).
+    /// An IPv4 authentication header is cut short (by the capture or by the IP length).
+    TruncatedAh => "truncated_ah",
+    /// The fixed TCP header (20 bytes) is cut short, by the capture or by the IP length.
     TruncatedTcp => "truncated_tcp",
     /// TCP data offset below 5 or past the IP payload.
     BadTcpDataOffset => "bad_tcp_data_offset",

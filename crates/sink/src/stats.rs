@@ -42,6 +42,8 @@ pub struct RunStats {
     pub fragments_expired: u64,
     /// Fragment frames dropped to keep reassembly within its memory bound.
     pub fragments_evicted: u64,
+    /// Fragment frames dropped with a malformed datagram (overlaps, bad lengths).
+    pub fragments_discarded: u64,
     /// Flows ended early because the table was full.
     pub flows_evicted: u64,
     /// Most flows live at once.

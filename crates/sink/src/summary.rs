@@ -138,10 +138,19 @@ impl<W: Write> SummarySink<W> {
                 .collect();
             line(format!("  unsupported link types: {}", v.join(", ")));
         }
-        if stats.datagrams_reassembled + stats.fragments_expired + stats.fragments_evicted > 0 {
+        if stats.datagrams_reassembled
+            + stats.fragments_expired
+            + stats.fragments_evicted
+            + stats.fragments_discarded
+            > 0
+        {
             line(format!(
-                "  fragments: {} datagrams reassembled, {} fragment frames expired, {} evicted",
-                stats.datagrams_reassembled, stats.fragments_expired, stats.fragments_evicted
+                "  fragments: {} datagrams reassembled; fragment frames dropped: {} expired, \
+                 {} evicted (memory bound), {} with a malformed datagram",
+                stats.datagrams_reassembled,
+                stats.fragments_expired,
+                stats.fragments_evicted,
+                stats.fragments_discarded
             ));
         }
         if stats.flows_evicted > 0 {

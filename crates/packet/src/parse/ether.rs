@@ -1,7 +1,7 @@
 //! Ethernet II / 802.3, VLAN-like tags, MPLS, PPPoE, PPP, 802.2 LLC/SNAP, 802.1ah, FabricPath.
 
-use super::{Ctx, MAX_MPLS_LABELS, MAX_VLAN_TAGS, Out, be16, enter, mal, not_ip};
 use super::ip::{ipv4, ipv6};
+use super::{Ctx, MAX_MPLS_LABELS, MAX_VLAN_TAGS, Out, be16, enter, mal, not_ip};
 use crate::types::{Malformed, Tunnel};
 
 /// Ethertypes the decoder follows.
@@ -19,6 +19,8 @@ pub(crate) mod et {
     pub(crate) const PBB: u16 = 0x88e7;
     pub(crate) const VNTAG: u16 = 0x8926;
     pub(crate) const FABRICPATH: u16 = 0x8903;
+    pub(crate) const CISCO_METADATA: u16 = 0x8909;
+    pub(crate) const NSH: u16 = 0x894f;
     pub(crate) const TEB: u16 = 0x6558;
     pub(crate) const ERSPAN_II: u16 = 0x88be;
     pub(crate) const ERSPAN_III: u16 = 0x22eb;
@@ -71,6 +73,19 @@ pub(crate) fn ethertype<'a>(mut ty: u16, mut data: &'a [u8], ctx: &mut Ctx) -> O
                 ty = be16(t[4], t[5]);
                 data = rest;
             }
+            et::CISCO_METADATA => {
+                // Cisco metadata (SGT): version, length, option, SGT (6 bytes), next ethertype.
+                tags += 1;
+                if tags > MAX_VLAN_TAGS {
+                    return mal(Malformed::TooManyLayers);
+                }
+                let Some((t, rest)) = data.split_first_chunk::<8>() else {
+                    return mal(Malformed::TruncatedVlan);
+                };
+                ty = be16(t[6], t[7]);
+                data = rest;
+            }
+            et::NSH => return nsh(data, ctx),
             et::MPLS | et::MPLS_MC => return mpls(data, ctx),
             et::PPPOE_SESSION => return pppoe(data, ctx),
             et::PBB => {
@@ -144,6 +159,26 @@ pub(crate) fn mpls<'a>(mut data: &'a [u8], ctx: &mut Ctx) -> Out<'a> {
         };
     }
     mal(Malformed::TooManyLayers)
+}
+
+/// A network service header (RFC 8300): length in 4-byte words (at least 2), then IPv4 (next
+/// protocol 1), IPv6 (2), Ethernet (3) or MPLS (5).
+fn nsh<'a>(data: &'a [u8], ctx: &mut Ctx) -> Out<'a> {
+    enter!(ctx);
+    let Some(h) = data.first_chunk::<8>() else {
+        return mal(Malformed::TruncatedNsh);
+    };
+    let len = usize::from(h[1] & 0x3f) * 4;
+    let Some(rest) = data.get(len..).filter(|_| len >= 8) else {
+        return mal(Malformed::TruncatedNsh);
+    };
+    match h[3] {
+        1 => ipv4(rest, ctx),
+        2 => ipv6(rest, ctx),
+        3 => ethernet(rest, ctx),
+        5 => mpls(rest, ctx),
+        _ => not_ip(et::NSH),
+    }
 }
 
 /// A PPPoE session header (6 bytes) then PPP.

@@ -88,7 +88,14 @@ pub(crate) fn ipv6<'a>(data: &'a [u8], ctx: &mut Ctx) -> Out<'a> {
         s.copy_from_slice(a);
         d.copy_from_slice(b);
     }
-    ipv6_ext(h[6], Addr::from_v6(s), Addr::from_v6(d), payload, declared, ctx)
+    ipv6_ext(
+        h[6],
+        Addr::from_v6(s),
+        Addr::from_v6(d),
+        payload,
+        declared,
+        ctx,
+    )
 }
 
 /// The IPv6 extension header chain starting with next header `nh`, then the upper layer.
@@ -189,6 +196,18 @@ pub(crate) fn ip_payload<'a>(
             ctx.tunnel(Tunnel::IpInIp);
             ipv6(data, ctx)
         }
+        // IPsec AH over IPv4 (IPv6 walks it as an extension header): skip it.
+        51 => {
+            enter!(ctx);
+            let Some(e) = data.first_chunk::<2>() else {
+                return mal(Malformed::TruncatedAh);
+            };
+            let len = (usize::from(e[1]) + 2) * 4;
+            let Some(rest) = data.get(len..).filter(|_| len <= declared) else {
+                return mal(Malformed::TruncatedAh);
+            };
+            ip_payload(e[0], src, dst, rest, declared - len, ctx)
+        }
         p => Out::Done(Decoded::OtherIp {
             src,
             dst,
@@ -197,7 +216,8 @@ pub(crate) fn ip_payload<'a>(
     }
 }
 
-/// A TCP header: data offset validated against the captured bytes and the IP length.
+/// A TCP header: the fixed 20 bytes must be captured; the data offset must be at least 5 and
+/// within the IP payload (options cut by the capture are fine: the captured payload is empty).
 #[inline]
 fn tcp<'a>(src: Addr, dst: Addr, data: &'a [u8], declared: usize, ctx: &Ctx) -> Out<'a> {
     if declared < 20 {
@@ -210,9 +230,8 @@ fn tcp<'a>(src: Addr, dst: Addr, data: &'a [u8], declared: usize, ctx: &Ctx) -> 
     if hl < 20 || hl > declared {
         return mal(Malformed::BadTcpDataOffset);
     }
-    let Some(payload) = data.get(hl..) else {
-        return mal(Malformed::TruncatedTcp);
-    };
+    // Options cut by the capture: the fixed header has all we need; nothing of the payload.
+    let payload = data.get(hl.min(data.len())..).unwrap_or_default();
     Out::Done(Decoded::Packet(PacketView {
         src,
         dst,

@@ -148,7 +148,9 @@ fn nflog<'a>(data: &'a [u8], ctx: &mut Ctx) -> Out<'a> {
             return mal(Malformed::BadNflogTlv);
         }
         if ty == NFULA_PAYLOAD {
-            let value = rest.get(4..len).unwrap_or(rest.get(4..).unwrap_or_default());
+            let value = rest
+                .get(4..len)
+                .unwrap_or(rest.get(4..).unwrap_or_default());
             return ip_auto(value, ctx);
         }
         let Some(r) = rest.get((len + 3) & !3..) else {

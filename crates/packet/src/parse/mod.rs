@@ -4,6 +4,7 @@
 //! them panic; recursion is bounded by [`MAX_LAYERS`].
 
 mod ether;
+mod fast;
 mod ip;
 mod link;
 mod tunnel;
@@ -14,6 +15,7 @@ mod tests;
 use crate::frag::FragKey;
 use crate::types::{Decoded, Malformed, Tunnel};
 
+pub(crate) use fast::fast;
 pub(crate) use ip::{ip_payload, ipv6_ext};
 pub(crate) use link::link;
 
@@ -125,13 +127,17 @@ pub(crate) fn be16(a: u8, b: u8) -> u16 {
 /// Little-endian u16 at `off`, if present.
 #[inline]
 pub(crate) fn le16_at(d: &[u8], off: usize) -> Option<u16> {
-    d.get(off..)?.first_chunk::<2>().map(|b| u16::from_le_bytes(*b))
+    d.get(off..)?
+        .first_chunk::<2>()
+        .map(|b| u16::from_le_bytes(*b))
 }
 
 /// Little-endian u32 at `off`, if present.
 #[inline]
 pub(crate) fn le32_at(d: &[u8], off: usize) -> Option<u32> {
-    d.get(off..)?.first_chunk::<4>().map(|b| u32::from_le_bytes(*b))
+    d.get(off..)?
+        .first_chunk::<4>()
+        .map(|b| u32::from_le_bytes(*b))
 }
 
 /// Count a layer in `$ctx`, returning `TooManyLayers` from the enclosing function past the bound.

@@ -89,7 +89,13 @@ fn ip6(nh: u8, payload: &[u8]) -> Vec<u8> {
 
 fn udp(sp: u16, dp: u16, payload: &[u8]) -> Vec<u8> {
     let len = (8 + payload.len()) as u16;
-    cat(&[&sp.to_be_bytes(), &dp.to_be_bytes(), &len.to_be_bytes(), &[0, 0], payload])
+    cat(&[
+        &sp.to_be_bytes(),
+        &dp.to_be_bytes(),
+        &len.to_be_bytes(),
+        &[0, 0],
+        payload,
+    ])
 }
 
 fn tcp(sp: u16, dp: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
@@ -107,7 +113,14 @@ fn tcp(sp: u16, dp: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u
 fn inner_eth_udp() -> Vec<u8> {
     eth(
         0x0800,
-        &ip4_with([192, 168, 0, 1], [192, 168, 0, 2], 17, 7, 0, &udp(1000, 2000, b"in")),
+        &ip4_with(
+            [192, 168, 0, 1],
+            [192, 168, 0, 2],
+            17,
+            7,
+            0,
+            &udp(1000, 2000, b"in"),
+        ),
     )
 }
 
@@ -208,8 +221,16 @@ fn ethernet_ipv4_tcp_truncated_at_every_offset() {
         match cut {
             0..14 => assert_eq!(malformed(d), Malformed::TruncatedEthernet),
             14..34 => assert_eq!(malformed(d), Malformed::TruncatedIpv4),
-            // cut in the fixed header or the options
-            34..58 => assert_eq!(malformed(d), Malformed::TruncatedTcp, "cut {cut}"),
+            // cut in the fixed header
+            34..54 => assert_eq!(malformed(d), Malformed::TruncatedTcp, "cut {cut}"),
+            // cut in the options: the packet, nothing of its payload
+            54..58 => {
+                let p = pkt(d);
+                assert_eq!(
+                    (p.payload, p.payload_len, p.tcp_seq),
+                    (&[][..], 3, 0x0102_0304)
+                );
+            }
             _ => {
                 let p = pkt(d);
                 assert_eq!(p.payload, &ETH_IPV4_TCP[58..cut]);
@@ -241,7 +262,10 @@ fn ipv4_header_checks() {
     assert_eq!(malformed(eth_dec(&f)), Malformed::BadIpVersion);
     let mut f = ETH_IPV4_UDP;
     f[17] = 19; // total length below header
-    assert_eq!(malformed(eth_dec(&f)), Malformed::Ipv4TotalLengthBelowHeader);
+    assert_eq!(
+        malformed(eth_dec(&f)),
+        Malformed::Ipv4TotalLengthBelowHeader
+    );
     let mut f = ETH_IPV4_UDP;
     f[14] = 0x4f; // IHL 15: 60-byte header, past the capture
     f[16] = 0;
@@ -305,10 +329,20 @@ fn other_ip_and_not_ip() {
     let d = eth_dec(&eth(0x0800, &ip4(1, &[8, 0, 0, 0])));
     assert_eq!(
         d,
-        Decoded::OtherIp { src: Addr::from_v4(V4_SRC), dst: Addr::from_v4(V4_DST), proto: IpProto::ICMP }
+        Decoded::OtherIp {
+            src: Addr::from_v4(V4_SRC),
+            dst: Addr::from_v4(V4_DST),
+            proto: IpProto::ICMP
+        }
     );
-    assert_eq!(eth_dec(&eth(0x0806, &[0; 28])), Decoded::NotIp { ethertype: 0x0806 });
-    assert_eq!(eth_dec(&eth(0x88cc, &[0; 28])), Decoded::NotIp { ethertype: 0x88cc });
+    assert_eq!(
+        eth_dec(&eth(0x0806, &[0; 28])),
+        Decoded::NotIp { ethertype: 0x0806 }
+    );
+    assert_eq!(
+        eth_dec(&eth(0x88cc, &[0; 28])),
+        Decoded::NotIp { ethertype: 0x88cc }
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,7 +355,10 @@ fn ipv6_udp_and_tcp() {
     assert_eq!(p.dst.to_string(), "2001:db8::2");
     assert_eq!((p.src_port, p.dst_port, p.payload_len), (53, 5353, 1));
     let p = pkt(eth_dec(&eth(0x86dd, &ip6(6, &tcp(1, 2, 3, 4, 0x02, b"")))));
-    assert_eq!((p.proto, p.tcp_seq, p.tcp_flags), (IpProto::TCP, 3, TcpFlags::SYN));
+    assert_eq!(
+        (p.proto, p.tcp_seq, p.tcp_flags),
+        (IpProto::TCP, 3, TcpFlags::SYN)
+    );
 }
 
 #[test]
@@ -352,12 +389,21 @@ fn ipv6_extension_chain() {
     let mut ah = vec![0u8; 12];
     ah[0] = 17;
     ah[1] = 1; // (1 + 2) * 4 = 12 bytes
-    let chain = cat(&[&ext(43, 0), &ext(60, 1), &ext(51, 0), &ah, &udp(7, 8, b"zz")]);
+    let chain = cat(&[
+        &ext(43, 0),
+        &ext(60, 1),
+        &ext(51, 0),
+        &ah,
+        &udp(7, 8, b"zz"),
+    ]);
     let p = pkt(eth_dec(&eth(0x86dd, &ip6(0, &chain))));
     assert_eq!((p.src_port, p.dst_port, p.payload), (7, 8, &b"zz"[..]));
     // Atomic fragment (offset 0, M clear) is not a fragment.
     let frag = [17, 0, 0, 0, 0, 0, 0, 9];
-    let p = pkt(eth_dec(&eth(0x86dd, &ip6(44, &cat(&[&frag, &udp(1, 2, b"a")])))));
+    let p = pkt(eth_dec(&eth(
+        0x86dd,
+        &ip6(44, &cat(&[&frag, &udp(1, 2, b"a")])),
+    )));
     assert_eq!(p.payload, b"a");
     // ESP and no-next-header are other IP.
     for nh in [50u8, 59] {
@@ -373,17 +419,19 @@ fn ipv6_extension_errors() {
     // Chain cut by the capture.
     let f = eth(0x86dd, &ip6(0, &cat(&[&ext(17, 1), &udp(1, 2, b"")])));
     for cut in 54..70 {
-        assert_eq!(malformed(eth_dec(&f[..cut])), Malformed::TruncatedIpv6ExtensionHeader);
+        assert_eq!(
+            malformed(eth_dec(&f[..cut])),
+            Malformed::TruncatedIpv6ExtensionHeader
+        );
     }
     // Header longer than the payload length.
-    let mut g = ip6(0, &ext(59, 0));
-    g.extend_from_slice(&[0; 64]); // captured, but not in the payload length
-    g[46] = 9; // hop-by-hop length 80 bytes
-    let _ = &mut g;
     let mut h = ip6(0, &ext(59, 0));
     h[41] = 4; // (4 + 1) * 8 = 40 > 8
     h.extend_from_slice(&[0; 40]);
-    assert_eq!(malformed(eth_dec(&eth(0x86dd, &h))), Malformed::Ipv6ExtensionHeaderBeyondPayload);
+    assert_eq!(
+        malformed(eth_dec(&eth(0x86dd, &h))),
+        Malformed::Ipv6ExtensionHeaderBeyondPayload
+    );
     // 129 destination-options headers: too many.
     let mut chain = Vec::new();
     for _ in 0..129 {
@@ -412,10 +460,16 @@ fn vlan_tags() {
     let f = eth(0x8100, &cat(&[&[0xa0, 100, 0x08, 0x00], &inner]));
     assert_eq!(pkt(eth_dec(&f)).vlan, Some(100));
     // 802.1ad outer 10, 802.1Q inner 20: the outermost is reported
-    let f = eth(0x88a8, &cat(&[&[0, 10, 0x81, 0x00], &[0, 20, 0x08, 0x00], &inner]));
+    let f = eth(
+        0x88a8,
+        &cat(&[&[0, 10, 0x81, 0x00], &[0, 20, 0x08, 0x00], &inner]),
+    );
     assert_eq!(pkt(eth_dec(&f)).vlan, Some(10));
     // old QinQ 0x9100
-    let f = eth(0x9100, &cat(&[&[0x0f, 0xff, 0x81, 0x00], &[0, 20, 0x08, 0x00], &inner]));
+    let f = eth(
+        0x9100,
+        &cat(&[&[0x0f, 0xff, 0x81, 0x00], &[0, 20, 0x08, 0x00], &inner]),
+    );
     assert_eq!(pkt(eth_dec(&f)).vlan, Some(4095));
     // 8 tags fine, 9 too many
     let mut tags = Vec::new();
@@ -424,10 +478,16 @@ fn vlan_tags() {
     }
     let n = tags.len();
     tags[n - 2..].copy_from_slice(&[0x08, 0x00]);
-    assert_eq!(pkt(eth_dec(&eth(0x8100, &cat(&[&tags, &inner])))).vlan, Some(1));
+    assert_eq!(
+        pkt(eth_dec(&eth(0x8100, &cat(&[&tags, &inner])))).vlan,
+        Some(1)
+    );
     let mut nine = vec![0, 9, 0x81, 0x00];
     nine.extend_from_slice(&tags);
-    assert_eq!(malformed(eth_dec(&eth(0x8100, &cat(&[&nine, &inner])))), Malformed::TooManyLayers);
+    assert_eq!(
+        malformed(eth_dec(&eth(0x8100, &cat(&[&nine, &inner])))),
+        Malformed::TooManyLayers
+    );
     // truncated tag
     for cut in 14..18 {
         assert_eq!(malformed(eth_dec(&f[..cut])), Malformed::TruncatedVlan);
@@ -436,7 +496,10 @@ fn vlan_tags() {
 
 #[test]
 fn vntag_is_skipped_without_vlan() {
-    let f = eth(0x8926, &cat(&[&[0, 0, 0, 0, 0x08, 0x00], &ip4(17, &udp(1, 2, b""))]));
+    let f = eth(
+        0x8926,
+        &cat(&[&[0, 0, 0, 0, 0x08, 0x00], &ip4(17, &udp(1, 2, b""))]),
+    );
     assert_eq!(pkt(eth_dec(&f)).vlan, None);
 }
 
@@ -449,11 +512,18 @@ fn mpls_stacks() {
     // two labels then IPv6
     let f = eth(
         0x8847,
-        &cat(&[&[0, 0x01, 0x00, 64], &[0, 0x02, 0x01, 64], &ip6(17, &udp(1, 2, b"6"))]),
+        &cat(&[
+            &[0, 0x01, 0x00, 64],
+            &[0, 0x02, 0x01, 64],
+            &ip6(17, &udp(1, 2, b"6")),
+        ]),
     );
     assert_eq!(pkt(eth_dec(&f)).payload, b"6");
     // pseudowire control word then Ethernet
-    let f = eth(0x8847, &cat(&[&[0, 0x01, 0x01, 64], &[0, 0, 0, 0], &inner_eth_udp()]));
+    let f = eth(
+        0x8847,
+        &cat(&[&[0, 0x01, 0x01, 64], &[0, 0, 0, 0], &inner_eth_udp()]),
+    );
     assert_inner(&pkt(eth_dec(&f)), Tunnel::MplsPw);
     // not IP after the stack
     let f = eth(0x8847, &cat(&[&[0, 0x01, 0x01, 64], &[0x10, 0, 0, 0]]));
@@ -467,15 +537,24 @@ fn mpls_stacks() {
     for _ in 0..17 {
         labels.extend_from_slice(&[0, 1, 0, 64]);
     }
-    assert_eq!(malformed(eth_dec(&eth(0x8847, &labels))), Malformed::TooManyLayers);
+    assert_eq!(
+        malformed(eth_dec(&eth(0x8847, &labels))),
+        Malformed::TooManyLayers
+    );
 }
 
 #[test]
 fn pppoe_session() {
     let hdr = [0x11, 0x00, 0x12, 0x34, 0x00, 0x20];
-    let f = eth(0x8864, &cat(&[&hdr, &[0x00, 0x21], &ip4(17, &udp(1, 2, b"p"))]));
+    let f = eth(
+        0x8864,
+        &cat(&[&hdr, &[0x00, 0x21], &ip4(17, &udp(1, 2, b"p"))]),
+    );
     assert_eq!(pkt(eth_dec(&f)).payload, b"p");
-    let f = eth(0x8864, &cat(&[&hdr, &[0x00, 0x57], &ip6(17, &udp(1, 2, b"q"))]));
+    let f = eth(
+        0x8864,
+        &cat(&[&hdr, &[0x00, 0x57], &ip6(17, &udp(1, 2, b"q"))]),
+    );
     assert_eq!(pkt(eth_dec(&f)).payload, b"q");
     let f = eth(0x8864, &cat(&[&hdr, &[0xc0, 0x21], &[1, 2, 3, 4]]));
     assert_eq!(eth_dec(&f), Decoded::NotIp { ethertype: 0x8864 });
@@ -516,20 +595,46 @@ fn pbb_and_fabricpath() {
 fn linux_sll_and_sll2() {
     let ip = ip4(6, &tcp(1, 2, 3, 4, 0x11, b""));
     let sll = cat(&[&[0, 0, 0, 1, 0, 6], &[0; 8], &[0x08, 0x00], &ip]);
-    assert_eq!(pkt(dec(LinkType::LINUX_SLL, &sll)).tcp_flags, TcpFlags(0x11));
+    assert_eq!(
+        pkt(dec(LinkType::LINUX_SLL, &sll)).tcp_flags,
+        TcpFlags(0x11)
+    );
     for cut in 0..16 {
-        assert_eq!(malformed(dec(LinkType::LINUX_SLL, &sll[..cut])), Malformed::TruncatedLinkHeader);
+        assert_eq!(
+            malformed(dec(LinkType::LINUX_SLL, &sll[..cut])),
+            Malformed::TruncatedLinkHeader
+        );
     }
     // protocol 0x0004: 802.2 LLC frame
-    let llc = cat(&[&[0, 0, 0, 1, 0, 6], &[0; 8], &[0x00, 0x04], &[0x42, 0x42, 0x03]]);
-    assert_eq!(dec(LinkType::LINUX_SLL, &llc), Decoded::NotIp { ethertype: 0 });
+    let llc = cat(&[
+        &[0, 0, 0, 1, 0, 6],
+        &[0; 8],
+        &[0x00, 0x04],
+        &[0x42, 0x42, 0x03],
+    ]);
+    assert_eq!(
+        dec(LinkType::LINUX_SLL, &llc),
+        Decoded::NotIp { ethertype: 0 }
+    );
     // netlink
     let nl = cat(&[&[0, 0, 0x03, 0x38, 0, 0], &[0; 8], &[0x00, 0x00], &[0; 16]]);
-    assert_eq!(dec(LinkType::LINUX_SLL, &nl), Decoded::NotIp { ethertype: 0 });
-    let sll2 = cat(&[&[0x86, 0xdd, 0, 0], &[0, 0, 0, 2], &[0, 1, 0, 6], &[0; 8], &ip6(17, &udp(5, 6, b""))]);
+    assert_eq!(
+        dec(LinkType::LINUX_SLL, &nl),
+        Decoded::NotIp { ethertype: 0 }
+    );
+    let sll2 = cat(&[
+        &[0x86, 0xdd, 0, 0],
+        &[0, 0, 0, 2],
+        &[0, 1, 0, 6],
+        &[0; 8],
+        &ip6(17, &udp(5, 6, b"")),
+    ]);
     assert_eq!(pkt(dec(LinkType::LINUX_SLL2, &sll2)).src_port, 5);
     for cut in 0..20 {
-        assert_eq!(malformed(dec(LinkType::LINUX_SLL2, &sll2[..cut])), Malformed::TruncatedLinkHeader);
+        assert_eq!(
+            malformed(dec(LinkType::LINUX_SLL2, &sll2[..cut])),
+            Malformed::TruncatedLinkHeader
+        );
     }
 }
 
@@ -545,12 +650,27 @@ fn null_and_loop() {
             assert_eq!(pkt(dec(LinkType::NULL, &cat(&[&bytes, &v6]))).payload, b"6");
         }
     }
-    assert_eq!(dec(LinkType::NULL, &cat(&[&7u32.to_le_bytes(), &v4])), Decoded::NotIp { ethertype: 0 });
-    assert_eq!(pkt(dec(LinkType::LOOP, &cat(&[&2u32.to_be_bytes(), &v4]))).payload, b"n");
-    assert_eq!(pkt(dec(LinkType::LOOP, &cat(&[&30u32.to_be_bytes(), &v6]))).payload, b"6");
+    assert_eq!(
+        dec(LinkType::NULL, &cat(&[&7u32.to_le_bytes(), &v4])),
+        Decoded::NotIp { ethertype: 0 }
+    );
+    assert_eq!(
+        pkt(dec(LinkType::LOOP, &cat(&[&2u32.to_be_bytes(), &v4]))).payload,
+        b"n"
+    );
+    assert_eq!(
+        pkt(dec(LinkType::LOOP, &cat(&[&30u32.to_be_bytes(), &v6]))).payload,
+        b"6"
+    );
     for cut in 0..4 {
-        assert_eq!(malformed(dec(LinkType::NULL, &v4[..cut])), Malformed::TruncatedLinkHeader);
-        assert_eq!(malformed(dec(LinkType::LOOP, &v4[..cut])), Malformed::TruncatedLinkHeader);
+        assert_eq!(
+            malformed(dec(LinkType::NULL, &v4[..cut])),
+            Malformed::TruncatedLinkHeader
+        );
+        assert_eq!(
+            malformed(dec(LinkType::LOOP, &v4[..cut])),
+            Malformed::TruncatedLinkHeader
+        );
     }
 }
 
@@ -558,7 +678,13 @@ fn null_and_loop() {
 fn raw_ip_link_types() {
     let v4 = ip4(17, &udp(1, 2, b"4"));
     let v6 = ip6(17, &udp(1, 2, b"6"));
-    for lt in [LinkType::RAW, LinkType::RAW_12, LinkType::RAW_14, LinkType::IPV4, LinkType::IPV6] {
+    for lt in [
+        LinkType::RAW,
+        LinkType::RAW_12,
+        LinkType::RAW_14,
+        LinkType::IPV4,
+        LinkType::IPV6,
+    ] {
         assert_eq!(pkt(dec(lt, &v4)).payload, b"4");
         assert_eq!(pkt(dec(lt, &v6)).payload, b"6");
         assert_eq!(malformed(dec(lt, &[])), Malformed::TruncatedIp);
@@ -569,13 +695,36 @@ fn raw_ip_link_types() {
 #[test]
 fn ppp_link_types() {
     let v4 = ip4(17, &udp(1, 2, b"p"));
-    assert_eq!(pkt(dec(LinkType::PPP, &cat(&[&[0x00, 0x21], &v4]))).payload, b"p");
+    assert_eq!(
+        pkt(dec(LinkType::PPP, &cat(&[&[0x00, 0x21], &v4]))).payload,
+        b"p"
+    );
     assert_eq!(pkt(dec(LinkType::PPP, &cat(&[&[0x21], &v4]))).payload, b"p"); // compressed
-    assert_eq!(pkt(dec(LinkType::PPP, &cat(&[&[0xff, 0x03, 0x00, 0x21], &v4]))).payload, b"p");
-    assert_eq!(pkt(dec(LinkType::PPP_HDLC, &cat(&[&[0xff, 0x03, 0x00, 0x21], &v4]))).payload, b"p");
+    assert_eq!(
+        pkt(dec(LinkType::PPP, &cat(&[&[0xff, 0x03, 0x00, 0x21], &v4]))).payload,
+        b"p"
+    );
+    assert_eq!(
+        pkt(dec(
+            LinkType::PPP_HDLC,
+            &cat(&[&[0xff, 0x03, 0x00, 0x21], &v4])
+        ))
+        .payload,
+        b"p"
+    );
     // Cisco HDLC
-    assert_eq!(pkt(dec(LinkType::PPP_HDLC, &cat(&[&[0x0f, 0x00, 0x08, 0x00], &v4]))).payload, b"p");
-    assert_eq!(dec(LinkType::PPP, &[0xc0, 0x21, 1]), Decoded::NotIp { ethertype: 0 });
+    assert_eq!(
+        pkt(dec(
+            LinkType::PPP_HDLC,
+            &cat(&[&[0x0f, 0x00, 0x08, 0x00], &v4])
+        ))
+        .payload,
+        b"p"
+    );
+    assert_eq!(
+        dec(LinkType::PPP, &[0xc0, 0x21, 1]),
+        Decoded::NotIp { ethertype: 0 }
+    );
     assert_eq!(malformed(dec(LinkType::PPP, &[])), Malformed::TruncatedPpp);
 }
 
@@ -589,9 +738,18 @@ fn nflog() {
     f.extend_from_slice(&9u16.to_le_bytes());
     f.extend_from_slice(&v4);
     assert_eq!(pkt(dec(LinkType::NFLOG, &f)).payload, b"nf");
-    assert_eq!(dec(LinkType::NFLOG, &f[..12]), Decoded::NotIp { ethertype: 0 });
-    assert_eq!(malformed(dec(LinkType::NFLOG, &[2, 0, 0, 0, 2, 0, 9, 0])), Malformed::BadNflogTlv);
-    assert_eq!(malformed(dec(LinkType::NFLOG, &[2, 0])), Malformed::TruncatedLinkHeader);
+    assert_eq!(
+        dec(LinkType::NFLOG, &f[..12]),
+        Decoded::NotIp { ethertype: 0 }
+    );
+    assert_eq!(
+        malformed(dec(LinkType::NFLOG, &[2, 0, 0, 0, 2, 0, 9, 0])),
+        Malformed::BadNflogTlv
+    );
+    assert_eq!(
+        malformed(dec(LinkType::NFLOG, &[2, 0])),
+        Malformed::TruncatedLinkHeader
+    );
 }
 
 fn wifi_qos_data(payload: &[u8]) -> Vec<u8> {
@@ -611,39 +769,64 @@ fn ieee80211_and_radiotap_and_ppi() {
     let w = wifi_qos_data(&v4);
     assert_eq!(pkt(dec(LinkType::IEEE802_11, &w)).payload, b"w");
     for cut in 0..26 {
-        assert_eq!(malformed(dec(LinkType::IEEE802_11, &w[..cut])), Malformed::TruncatedIeee80211, "{cut}");
+        assert_eq!(
+            malformed(dec(LinkType::IEEE802_11, &w[..cut])),
+            Malformed::TruncatedIeee80211,
+            "{cut}"
+        );
     }
     // beacon (management) and protected frames are not IP
-    assert_eq!(dec(LinkType::IEEE802_11, &[0x80, 0, 0, 0]), Decoded::NotIp { ethertype: 0 });
+    assert_eq!(
+        dec(LinkType::IEEE802_11, &[0x80, 0, 0, 0]),
+        Decoded::NotIp { ethertype: 0 }
+    );
     let mut prot = w.clone();
     prot[1] |= 0x40;
-    assert_eq!(dec(LinkType::IEEE802_11, &prot), Decoded::NotIp { ethertype: 0 });
+    assert_eq!(
+        dec(LinkType::IEEE802_11, &prot),
+        Decoded::NotIp { ethertype: 0 }
+    );
     // radiotap of 8 bytes
     let rt = cat(&[&[0, 0, 8, 0, 0, 0, 0, 0], &w]);
     assert_eq!(pkt(dec(LinkType::IEEE802_11_RADIOTAP, &rt)).payload, b"w");
-    assert_eq!(malformed(dec(LinkType::IEEE802_11_RADIOTAP, &rt[..3])), Malformed::TruncatedLinkHeader);
+    assert_eq!(
+        malformed(dec(LinkType::IEEE802_11_RADIOTAP, &rt[..3])),
+        Malformed::TruncatedLinkHeader
+    );
     // PPI carrying 802.11
     let ppi = cat(&[&[0, 0, 8, 0], &105u32.to_le_bytes(), &w]);
     assert_eq!(pkt(dec(LinkType::PPI, &ppi)).payload, b"w");
-    assert_eq!(malformed(dec(LinkType::PPI, &ppi[..7])), Malformed::TruncatedLinkHeader);
+    assert_eq!(
+        malformed(dec(LinkType::PPI, &ppi[..7])),
+        Malformed::TruncatedLinkHeader
+    );
     // PKTAP carrying Ethernet
     let mut pk = vec![0u8; 108];
     pk[0..4].copy_from_slice(&108u32.to_le_bytes());
     pk[4..8].copy_from_slice(&1u32.to_le_bytes());
     pk.extend_from_slice(&eth(0x0800, &v4));
     assert_eq!(pkt(dec(LinkType::PKTAP, &pk)).payload, b"w");
-    assert_eq!(malformed(dec(LinkType::PKTAP, &pk[..50])), Malformed::TruncatedLinkHeader);
+    assert_eq!(
+        malformed(dec(LinkType::PKTAP, &pk[..50])),
+        Malformed::TruncatedLinkHeader
+    );
     // PPI inside PPI inside ... is bounded
     let mut nested = w.clone();
     for _ in 0..40 {
         nested = cat(&[&[0, 0, 8, 0], &192u32.to_le_bytes(), &nested]);
     }
-    assert_eq!(malformed(dec(LinkType::PPI, &nested)), Malformed::TooManyLayers);
+    assert_eq!(
+        malformed(dec(LinkType::PPI, &nested)),
+        Malformed::TooManyLayers
+    );
 }
 
 #[test]
 fn unsupported_link_type() {
-    assert_eq!(dec(LinkType(147), &[1, 2, 3]), Decoded::UnsupportedLinkType(LinkType(147)));
+    assert_eq!(
+        dec(LinkType(147), &[1, 2, 3]),
+        Decoded::UnsupportedLinkType(LinkType(147))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -654,11 +837,21 @@ fn gre(flags: u16, proto: u16, extra: &[u8], payload: &[u8]) -> Vec<u8> {
 }
 
 fn over_ip(proto: u8, payload: &[u8]) -> Vec<u8> {
-    eth(0x0800, &ip4_with([1, 1, 1, 1], [2, 2, 2, 2], proto, 9, 0, payload))
+    eth(
+        0x0800,
+        &ip4_with([1, 1, 1, 1], [2, 2, 2, 2], proto, 9, 0, payload),
+    )
 }
 
 fn inner_ip_udp() -> Vec<u8> {
-    ip4_with([192, 168, 0, 1], [192, 168, 0, 2], 17, 7, 0, &udp(1000, 2000, b"in"))
+    ip4_with(
+        [192, 168, 0, 1],
+        [192, 168, 0, 2],
+        17,
+        7,
+        0,
+        &udp(1000, 2000, b"in"),
+    )
 }
 
 #[test]
@@ -686,7 +879,10 @@ fn gre_variants() {
     let f = over_ip(47, &gre(0, 0x883e, &[0, 0, 0, 0], &inner_ip_udp()));
     assert_inner(&pkt(eth_dec(&f)), Tunnel::Gre);
     // unknown protocol type, unknown version: the GRE packet itself
-    for g in [gre(0, 0x1234, &[], b"zz"), gre(0x0002, 0x0800, &[], &inner_ip_udp())] {
+    for g in [
+        gre(0, 0x1234, &[], b"zz"),
+        gre(0x0002, 0x0800, &[], &inner_ip_udp()),
+    ] {
         assert_eq!(
             eth_dec(&over_ip(47, &g)),
             Decoded::OtherIp {
@@ -718,7 +914,13 @@ fn pptp_enhanced_gre() {
     assert_inner(&pkt(eth_dec(&f)), Tunnel::Pptp);
     // compressed (encrypted, protocol 0xfd) PPP: other IP
     let f = over_ip(47, &gre(0x2001, 0x880b, &[0; 4], &[0xfd, 1, 2, 3]));
-    assert!(matches!(eth_dec(&f), Decoded::OtherIp { proto: IpProto::GRE, .. }));
+    assert!(matches!(
+        eth_dec(&f),
+        Decoded::OtherIp {
+            proto: IpProto::GRE,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -727,15 +929,39 @@ fn erspan_types() {
     let f = over_ip(47, &gre(0, 0x88be, &[], &inner_eth_udp()));
     assert_inner(&pkt(eth_dec(&f)), Tunnel::Erspan);
     // type II: S bit set, sequence, 8-byte ERSPAN header
-    let f = over_ip(47, &gre(0x1000, 0x88be, &[0, 0, 0, 1], &cat(&[&[0x10, 0, 0, 1, 0, 0, 0, 0], &inner_eth_udp()])));
+    let f = over_ip(
+        47,
+        &gre(
+            0x1000,
+            0x88be,
+            &[0, 0, 0, 1],
+            &cat(&[&[0x10, 0, 0, 1, 0, 0, 0, 0], &inner_eth_udp()]),
+        ),
+    );
     assert_inner(&pkt(eth_dec(&f)), Tunnel::Erspan);
     // type III without and with the platform subheader
     let e3 = [0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
-    let f = over_ip(47, &gre(0x1000, 0x22eb, &[0, 0, 0, 1], &cat(&[&e3, &inner_eth_udp()])));
+    let f = over_ip(
+        47,
+        &gre(
+            0x1000,
+            0x22eb,
+            &[0, 0, 0, 1],
+            &cat(&[&e3, &inner_eth_udp()]),
+        ),
+    );
     assert_inner(&pkt(eth_dec(&f)), Tunnel::Erspan);
     let mut e3o = e3;
     e3o[11] = 1;
-    let f = over_ip(47, &gre(0x1000, 0x22eb, &[0, 0, 0, 1], &cat(&[&e3o, &[0; 8], &inner_eth_udp()])));
+    let f = over_ip(
+        47,
+        &gre(
+            0x1000,
+            0x22eb,
+            &[0, 0, 0, 1],
+            &cat(&[&e3o, &[0; 8], &inner_eth_udp()]),
+        ),
+    );
     assert_inner(&pkt(eth_dec(&f)), Tunnel::Erspan);
     let f = over_ip(47, &gre(0x1000, 0x22eb, &[0, 0, 0, 1], &e3o));
     assert_eq!(malformed(eth_dec(&f)), Malformed::TruncatedErspan);
@@ -754,7 +980,11 @@ fn udp_tunnels() {
     let gpe = cat(&[&[0x0c, 0, 0, 1, 0, 0, 42, 0], &inner_ip_udp()]);
     assert_inner(&pkt(eth_dec(&outer(5000, 4790, &gpe))), Tunnel::Vxlan);
     // Geneve with 8 bytes of options, Ethernet; and carrying IPv4
-    let gn = cat(&[&[0x02, 0, 0x65, 0x58, 0, 0, 1, 0], &[0; 8], &inner_eth_udp()]);
+    let gn = cat(&[
+        &[0x02, 0, 0x65, 0x58, 0, 0, 1, 0],
+        &[0; 8],
+        &inner_eth_udp(),
+    ]);
     assert_inner(&pkt(eth_dec(&outer(5000, 6081, &gn))), Tunnel::Geneve);
     let gn4 = cat(&[&[0x00, 0, 0x08, 0x00, 0, 0, 1, 0], &inner_ip_udp()]);
     assert_inner(&pkt(eth_dec(&outer(5000, 6081, &gn4))), Tunnel::Geneve);
@@ -762,10 +992,20 @@ fn udp_tunnels() {
     let gu = gre(0, 0x0800, &[], &inner_ip_udp());
     assert_inner(&pkt(eth_dec(&outer(5000, 4754, &gu))), Tunnel::GreUdp);
     // GTP-U G-PDU, plain and with sequence number + one extension header
-    let gtp = cat(&[&[0x30, 0xff], &(inner_ip_udp().len() as u16).to_be_bytes(), &[0, 0, 0, 1], &inner_ip_udp()]);
+    let gtp = cat(&[
+        &[0x30, 0xff],
+        &(inner_ip_udp().len() as u16).to_be_bytes(),
+        &[0, 0, 0, 1],
+        &inner_ip_udp(),
+    ]);
     assert_inner(&pkt(eth_dec(&outer(2152, 2152, &gtp))), Tunnel::Gtp);
     let body = cat(&[&[0, 1, 0, 0x85], &[1, 0, 0, 0], &inner_ip_udp()]);
-    let gtp = cat(&[&[0x36, 0xff], &(body.len() as u16).to_be_bytes(), &[0, 0, 0, 1], &body]);
+    let gtp = cat(&[
+        &[0x36, 0xff],
+        &(body.len() as u16).to_be_bytes(),
+        &[0, 0, 0, 1],
+        &body,
+    ]);
     assert_inner(&pkt(eth_dec(&outer(2152, 2152, &gtp))), Tunnel::Gtp);
 }
 
@@ -773,17 +1013,21 @@ fn udp_tunnels() {
 fn udp_tunnel_ports_fall_back_to_plain_udp() {
     let outer = |sp: u16, dp: u16, payload: &[u8]| over_ip(17, &udp(sp, dp, payload));
     let cases: Vec<(u16, u16, Vec<u8>)> = vec![
-        (5000, 4789, vec![0; 30]),                                  // VXLAN without I flag
-        (5000, 4789, vec![0x08, 0, 0, 0, 0, 0, 1, 0, 1, 2, 3]),     // inner Ethernet truncated
-        (5000, 4789, vec![0x08, 0]),                                // header truncated
-        (5000, 6081, vec![0x40, 0, 0x65, 0x58, 0, 0, 0, 0]),        // Geneve version 1
-        (5000, 6081, vec![0x00, 0, 0x12, 0x34, 0, 0, 0, 0]),        // unknown protocol
-        (5000, 6081, vec![0x3f, 0, 0x65, 0x58, 0, 0, 0, 0]),        // options past the end
-        (5000, 4754, vec![0, 0, 0x12, 0x34]),                       // GRE unknown protocol
-        (3544, 5000, vec![0x60, 0, 0, 0, 0, 0, 17, 64]),            // Teredo: short IPv6
-        (5000, 3544, vec![0x45; 60]),                               // Teredo: not IPv6
-        (2152, 2152, vec![0x32, 0x01, 0, 0, 0, 0, 0, 0]),           // GTP echo request
-        (5000, 4789, cat(&[&[0x08, 0, 0, 0, 0, 0, 1, 0], &eth(0x0800, &[0x45; 10])])), // inner IPv4 truncated
+        (5000, 4789, vec![0; 30]), // VXLAN without I flag
+        (5000, 4789, vec![0x08, 0, 0, 0, 0, 0, 1, 0, 1, 2, 3]), // inner Ethernet truncated
+        (5000, 4789, vec![0x08, 0]), // header truncated
+        (5000, 6081, vec![0x40, 0, 0x65, 0x58, 0, 0, 0, 0]), // Geneve version 1
+        (5000, 6081, vec![0x00, 0, 0x12, 0x34, 0, 0, 0, 0]), // unknown protocol
+        (5000, 6081, vec![0x3f, 0, 0x65, 0x58, 0, 0, 0, 0]), // options past the end
+        (5000, 4754, vec![0, 0, 0x12, 0x34]), // GRE unknown protocol
+        (3544, 5000, vec![0x60, 0, 0, 0, 0, 0, 17, 64]), // Teredo: short IPv6
+        (5000, 3544, vec![0x45; 60]), // Teredo: not IPv6
+        (2152, 2152, vec![0x32, 0x01, 0, 0, 0, 0, 0, 0]), // GTP echo request
+        (
+            5000,
+            4789,
+            cat(&[&[0x08, 0, 0, 0, 0, 0, 1, 0], &eth(0x0800, &[0x45; 10])]),
+        ), // inner IPv4 truncated
     ];
     for (sp, dp, payload) in cases {
         let f = outer(sp, dp, &payload);
@@ -794,7 +1038,10 @@ fn udp_tunnel_ports_fall_back_to_plain_udp() {
         assert_eq!(p.src, Addr::from_v4([1, 1, 1, 1]));
     }
     // inner VLAN of a failed tunnel is not reported
-    let vx = cat(&[&[0x08, 0, 0, 0, 0, 0, 1, 0], &eth(0x8100, &[0, 5, 0x08, 0x00, 0x45])]);
+    let vx = cat(&[
+        &[0x08, 0, 0, 0, 0, 0, 1, 0],
+        &eth(0x8100, &[0, 5, 0x08, 0x00, 0x45]),
+    ]);
     assert_eq!(pkt(eth_dec(&outer(1, 4789, &vx))).vlan, None);
 }
 
@@ -803,14 +1050,23 @@ fn teredo() {
     let v6 = ip6(17, &udp(1000, 2000, b"t"));
     let f = over_ip(17, &udp(3544, 40000, &v6));
     let p = pkt(eth_dec(&f));
-    assert_eq!((p.src_port, p.dst_port, p.tunnel), (1000, 2000, Tunnel::Teredo));
+    assert_eq!(
+        (p.src_port, p.dst_port, p.tunnel),
+        (1000, 2000, Tunnel::Teredo)
+    );
     assert_eq!(p.src, Addr::from_v6(V6_SRC));
     // origin indication
-    let f = over_ip(17, &udp(3544, 40000, &cat(&[&[0, 0, 1, 2, 3, 4, 5, 6], &v6])));
+    let f = over_ip(
+        17,
+        &udp(3544, 40000, &cat(&[&[0, 0, 1, 2, 3, 4, 5, 6], &v6])),
+    );
     assert_eq!(pkt(eth_dec(&f)).tunnel, Tunnel::Teredo);
     // authentication header (no id, no auth value) then origin indication
     let auth = [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    let f = over_ip(17, &udp(40000, 3544, &cat(&[&auth, &[0, 0, 1, 2, 3, 4, 5, 6], &v6])));
+    let f = over_ip(
+        17,
+        &udp(40000, 3544, &cat(&[&auth, &[0, 0, 1, 2, 3, 4, 5, 6], &v6])),
+    );
     assert_eq!(pkt(eth_dec(&f)).tunnel, Tunnel::Teredo);
 }
 
@@ -827,7 +1083,10 @@ fn ip_in_ip_all_combinations() {
     let f = eth(0x86dd, &ip6(41, &in6));
     assert_eq!(pkt(eth_dec(&f)).src, Addr::from_v6(V6_SRC));
     // protocol 4 carrying IPv6 is malformed
-    assert_eq!(malformed(eth_dec(&over_ip(4, &in6))), Malformed::BadIpVersion);
+    assert_eq!(
+        malformed(eth_dec(&over_ip(4, &in6))),
+        Malformed::BadIpVersion
+    );
 }
 
 #[test]
@@ -839,15 +1098,28 @@ fn nesting_depth_is_bounded() {
     // Ethernet + 15 IPv4 headers = 16 layers: fine
     assert_inner(&pkt(eth_dec(&eth(0x0800, &p))), Tunnel::IpInIp);
     p = ip4_with([1, 1, 1, 1], [2, 2, 2, 2], 4, 0, 0, &p);
-    assert_eq!(malformed(eth_dec(&eth(0x0800, &p))), Malformed::TooManyLayers);
+    assert_eq!(
+        malformed(eth_dec(&eth(0x0800, &p))),
+        Malformed::TooManyLayers
+    );
 }
 
 #[test]
 fn outermost_tunnel_and_vlan_win() {
     // VLAN 7 / GRE / Ethernet VLAN 9 / IPv4 / UDP 4789 VXLAN / Ethernet / IPv4 / UDP
     let vx = cat(&[&[0x08, 0, 0, 0, 0, 0, 1, 0], &inner_eth_udp()]);
-    let mid = eth(0x8100, &cat(&[&[0, 9, 0x08, 0x00], &ip4(17, &udp(5, 4789, &vx))]));
-    let outer = ip4_with([1, 1, 1, 1], [2, 2, 2, 2], 47, 0, 0, &gre(0, 0x6558, &[], &mid));
+    let mid = eth(
+        0x8100,
+        &cat(&[&[0, 9, 0x08, 0x00], &ip4(17, &udp(5, 4789, &vx))]),
+    );
+    let outer = ip4_with(
+        [1, 1, 1, 1],
+        [2, 2, 2, 2],
+        47,
+        0,
+        0,
+        &gre(0, 0x6558, &[], &mid),
+    );
     let f = eth(0x8100, &cat(&[&[0, 7, 0x08, 0x00], &outer]));
     let p = pkt(eth_dec(&f));
     assert_inner(&p, Tunnel::Gre);
@@ -857,7 +1129,10 @@ fn outermost_tunnel_and_vlan_win() {
 #[test]
 fn fragments_are_held_and_nested_ones_malformed() {
     // A first fragment alone is held.
-    let f = eth(0x0800, &ip4_with(V4_SRC, V4_DST, 17, 5, 0x2000, &udp(1, 2, &[0; 8])));
+    let f = eth(
+        0x0800,
+        &ip4_with(V4_SRC, V4_DST, 17, 5, 0x2000, &udp(1, 2, &[0; 8])),
+    );
     assert_eq!(eth_dec(&f), Decoded::FragmentHeld);
     // An IPv6 fragment too.
     let frag = [17, 0, 0, 1, 0, 0, 0, 9];
@@ -884,7 +1159,11 @@ fn names_are_unique_snake_case() {
     let mut seen = std::collections::HashSet::new();
     for m in Malformed::ALL {
         let s = m.as_str();
-        assert!(s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{s}");
+        assert!(
+            s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{s}"
+        );
         assert!(seen.insert(s), "duplicate {s}");
         assert_eq!(m.to_string(), s);
     }
@@ -893,5 +1172,178 @@ fn names_are_unique_snake_case() {
         assert!(seen.insert(t.as_str()));
     }
     assert_eq!(Malformed::TruncatedEthernet.as_str(), "truncated_ethernet");
-    assert_eq!(Malformed::Ipv4TotalLengthBelowHeader.as_str(), "ipv4_total_length_below_header");
+    assert_eq!(
+        Malformed::Ipv4TotalLengthBelowHeader.as_str(),
+        "ipv4_total_length_below_header"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast path equivalence
+
+mod fast_path {
+    use proptest::prelude::*;
+    use sfbflow_capture::LinkType;
+
+    use super::{cat, eth, ip4, ip6, tcp, udp};
+    use crate::parse::{Ctx, Out, fast, link};
+
+    fn frame() -> impl Strategy<Value = Vec<u8>> {
+        let ports = prop_oneof![
+            any::<u16>(),
+            prop::sample::select(vec![53u16, 2152, 3544, 4754, 4789, 4790, 6081, 5060])
+        ];
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop::sample::select(vec![6u8, 17, 1, 47, 4]),
+            ports.clone(),
+            ports,
+            proptest::collection::vec(any::<u8>(), 0..64),
+            proptest::collection::vec((0usize..100, any::<u8>()), 0..4),
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(vlan, v6, proto, sp, dp, payload, muts, cut)| {
+                let l4 = match proto {
+                    6 => tcp(sp, dp, 1, 2, 0x18, &payload),
+                    17 => udp(sp, dp, &payload),
+                    _ => payload,
+                };
+                let ip = if v6 { ip6(proto, &l4) } else { ip4(proto, &l4) };
+                let mut f = if vlan {
+                    eth(
+                        0x8100,
+                        &cat(&[
+                            &[0, 42],
+                            &(if v6 { 0x86ddu16 } else { 0x0800 }).to_be_bytes(),
+                            &ip,
+                        ]),
+                    )
+                } else {
+                    eth(if v6 { 0x86dd } else { 0x0800 }, &ip)
+                };
+                for (at, b) in muts {
+                    if let Some(x) = f.get_mut(at) {
+                        *x = b;
+                    }
+                }
+                let keep = cut
+                    .index(f.len() + 1)
+                    .max(f.len() * usize::from(cut.index(4) != 0));
+                f.truncate(keep);
+                f
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+        /// Whatever the fast path accepts, the general path decodes identically.
+        #[test]
+        fn fast_path_agrees_with_general_path(f in frame()) {
+            let origlen = f.len() as u32 + 3;
+            if let Some(fast_d) = fast(LinkType::ETHERNET, &f, origlen) {
+                let mut ctx = Ctx::new(origlen);
+                match link(LinkType::ETHERNET, &f, &mut ctx) {
+                    Out::Done(general) => prop_assert_eq!(fast_d, general),
+                    Out::Frag(_) => prop_assert!(false, "fast path accepted a fragment"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_frames() {
+        for f in [
+            eth(0x0800, &ip4(17, &udp(1, 2, b"x"))),
+            eth(0x0800, &ip4(6, &tcp(1, 2, 3, 4, 0x10, b"x"))),
+            eth(0x86dd, &ip6(17, &udp(1, 2, b"x"))),
+            eth(
+                0x8100,
+                &cat(&[&[0, 42, 0x08, 0x00], &ip4(17, &udp(1, 2, b"x"))]),
+            ),
+        ] {
+            assert!(fast(LinkType::ETHERNET, &f, 0).is_some());
+        }
+        // tunnel ports, fragments, other link types: general path
+        assert!(
+            fast(
+                LinkType::ETHERNET,
+                &eth(0x0800, &ip4(17, &udp(1, 4789, b"x"))),
+                0
+            )
+            .is_none()
+        );
+        assert!(fast(LinkType::RAW, &ip4(17, &udp(1, 2, b"x")), 0).is_none());
+    }
+}
+
+#[test]
+fn nsh_cisco_metadata_and_ipv4_ah() {
+    // NSH: 6 words of header, next protocol IPv4
+    let nsh = [0x0f, 0xc6, 0x01, 0x01, 0, 0, 0, 0x45];
+    let f = eth(0x894f, &cat(&[&nsh, &[0; 16], &inner_ip_udp()]));
+    assert_inner(&pkt(eth_dec(&f)), Tunnel::None);
+    let f = eth(
+        0x894f,
+        &cat(&[&[0x0f, 0xc2, 0x01, 0x03], &[0; 4], &inner_eth_udp()]),
+    );
+    assert_inner(&pkt(eth_dec(&f)), Tunnel::None);
+    let f = eth(0x894f, &[0x0f, 0xc6, 0x01, 0x01, 0, 0, 0]);
+    assert_eq!(malformed(eth_dec(&f)), Malformed::TruncatedNsh);
+    let f = eth(0x894f, &[0x0f, 0xc1, 0x01, 0x01, 0, 0, 0, 0]); // length 1 word
+    assert_eq!(malformed(eth_dec(&f)), Malformed::TruncatedNsh);
+    let f = eth(0x894f, &[0x0f, 0xc2, 0x01, 0x09, 0, 0, 0, 0]);
+    assert_eq!(eth_dec(&f), Decoded::NotIp { ethertype: 0x894f });
+    // Cisco metadata: 6 bytes then the ethertype
+    let f = eth(
+        0x8909,
+        &cat(&[&[1, 1, 0, 1, 0, 5, 0x08, 0x00], &inner_ip_udp()]),
+    );
+    assert_inner(&pkt(eth_dec(&f)), Tunnel::None);
+    assert_eq!(malformed(eth_dec(&f[..20])), Malformed::TruncatedVlan);
+    // IPv4 AH (12 bytes) then UDP
+    let ah = [17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1];
+    let p = pkt(eth_dec(&eth(
+        0x0800,
+        &ip4(51, &cat(&[&ah, &udp(7, 8, b"ah")])),
+    )));
+    assert_eq!((p.src_port, p.dst_port, p.payload), (7, 8, &b"ah"[..]));
+    assert_eq!(
+        malformed(eth_dec(&eth(0x0800, &ip4(51, &ah[..6])))),
+        Malformed::TruncatedAh
+    );
+    assert_eq!(
+        malformed(eth_dec(&eth(0x0800, &ip4(51, &[17])))),
+        Malformed::TruncatedAh
+    );
+}
+
+#[test]
+fn tunnel_ports_on_either_side() {
+    let outer = |sp: u16, dp: u16, payload: &[u8]| over_ip(17, &udp(sp, dp, payload));
+    // VXLAN-GPE port: next protocol IPv4 even without the P flag (as tshark decodes it)
+    let gpe = cat(&[&[0x08, 0, 0, 1, 0, 0, 42, 0], &inner_ip_udp()]);
+    assert_inner(&pkt(eth_dec(&outer(4790, 40000, &gpe))), Tunnel::Vxlan);
+    assert_inner(&pkt(eth_dec(&outer(40000, 4790, &gpe))), Tunnel::Vxlan);
+    // GRE in UDP from the GRE port
+    let gu = gre(0, 0x0800, &[], &inner_ip_udp());
+    assert_inner(&pkt(eth_dec(&outer(4754, 40000, &gu))), Tunnel::GreUdp);
+    // Geneve from the Geneve port
+    let gn4 = cat(&[&[0x00, 0, 0x08, 0x00, 0, 0, 1, 0], &inner_ip_udp()]);
+    assert_inner(&pkt(eth_dec(&outer(6081, 40000, &gn4))), Tunnel::Geneve);
+    // DNS on port 53 passes the bit prefilter (53 = 4789 mod 64) but is plain UDP
+    let p = pkt(eth_dec(&outer(53, 40000, b"dns")));
+    assert_eq!((p.src_port, p.tunnel), (53, Tunnel::None));
+}
+
+#[test]
+fn value_sizes_stay_small() {
+    // The decode result is returned by value on the hot path.
+    assert!(
+        std::mem::size_of::<Decoded<'_>>() <= 96,
+        "{}",
+        std::mem::size_of::<Decoded<'_>>()
+    );
+    assert!(std::mem::size_of::<Option<Decoded<'_>>>() <= 96);
 }

@@ -6,17 +6,17 @@ use super::ip::{ip_auto, ipv4, ipv6};
 use super::{Ctx, Out, be16, mal};
 use crate::types::{Malformed, Tunnel};
 
-/// VXLAN port (either side).
+/// VXLAN port.
 pub(crate) const PORT_VXLAN: u16 = 4789;
-/// VXLAN-GPE destination port.
+/// VXLAN-GPE port.
 pub(crate) const PORT_VXLAN_GPE: u16 = 4790;
-/// Geneve port (either side).
+/// Geneve port.
 pub(crate) const PORT_GENEVE: u16 = 6081;
-/// GRE-in-UDP destination port.
+/// GRE-in-UDP port.
 pub(crate) const PORT_GRE_UDP: u16 = 4754;
-/// Teredo port (either side).
+/// Teredo port.
 pub(crate) const PORT_TEREDO: u16 = 3544;
-/// GTP-U port (either side).
+/// GTP-U port.
 pub(crate) const PORT_GTPU: u16 = 2152;
 
 /// Maximum number of GRE source route entries followed.
@@ -41,9 +41,7 @@ pub(crate) fn gre<'a>(data: &'a [u8], ctx: &mut Ctx) -> Option<Out<'a>> {
     let has_k = flags & 0x2000 != 0;
     let has_s = flags & 0x1000 != 0;
     let opt = match version {
-        0 => {
-            usize::from(has_c || has_r) * 4 + usize::from(has_k) * 4 + usize::from(has_s) * 4
-        }
+        0 => usize::from(has_c || has_r) * 4 + usize::from(has_k) * 4 + usize::from(has_s) * 4,
         // Enhanced GRE (PPTP, RFC 2637): key (payload length + call id) mandatory, optional
         // sequence and acknowledgement numbers.
         1 if has_k && proto == et::PPP => {
@@ -142,18 +140,51 @@ pub(crate) fn gre<'a>(data: &'a [u8], ctx: &mut Ctx) -> Option<Out<'a>> {
     }
 }
 
+/// Bit `p % 64` is set for every tunnel port `p`: a cheap superset test.
+const TUNNEL_PORT_BITS: u64 = {
+    let ports = [
+        PORT_VXLAN,
+        PORT_VXLAN_GPE,
+        PORT_GENEVE,
+        PORT_GRE_UDP,
+        PORT_TEREDO,
+        PORT_GTPU,
+    ];
+    let mut bits = 0u64;
+    let mut i = 0;
+    while i < ports.len() {
+        bits |= 1 << (ports[i] % 64);
+        i += 1;
+    }
+    bits
+};
+
 /// True when a UDP datagram with these ports may be a tunnel the decoder follows.
 #[inline(always)]
 pub(crate) fn is_tunnel_port(src: u16, dst: u16) -> bool {
+    // Most ports fail the one-instruction bit test; the exact test runs for the others.
+    ((TUNNEL_PORT_BITS >> (src % 64)) | (TUNNEL_PORT_BITS >> (dst % 64))) & 1 != 0
+        && is_tunnel_port_exact(src, dst)
+}
+
+/// True for a tunnel port.
+#[inline]
+fn tunnel_port(p: u16) -> bool {
     matches!(
-        dst,
+        p,
         PORT_VXLAN | PORT_VXLAN_GPE | PORT_GENEVE | PORT_GRE_UDP | PORT_TEREDO | PORT_GTPU
-    ) || matches!(src, PORT_VXLAN | PORT_GENEVE | PORT_TEREDO | PORT_GTPU)
+    )
+}
+
+/// The exact tunnel port test.
+#[inline]
+fn is_tunnel_port_exact(src: u16, dst: u16) -> bool {
+    tunnel_port(dst) || tunnel_port(src)
 }
 
 /// The payload of a UDP datagram on a tunnel port (`data` as captured, `declared` its length
-/// according to the headers). `None` (or a malformed answer) means "not this tunnel": the caller
-/// returns the plain UDP packet.
+/// according to the headers). Ports are matched on either side, the destination first. `None`
+/// (or a malformed answer) means "not this tunnel": the caller returns the plain UDP packet.
 pub(crate) fn udp_tunnel<'a>(
     src: u16,
     dst: u16,
@@ -161,35 +192,30 @@ pub(crate) fn udp_tunnel<'a>(
     declared: usize,
     ctx: &mut Ctx,
 ) -> Option<Out<'a>> {
-    match dst {
-        PORT_VXLAN | PORT_VXLAN_GPE => return vxlan(data, ctx),
-        PORT_GENEVE => return geneve(data, ctx),
+    let port = if tunnel_port(dst) { dst } else { src };
+    match port {
+        PORT_VXLAN => vxlan(data, false, ctx),
+        PORT_VXLAN_GPE => vxlan(data, true, ctx),
+        PORT_GENEVE => geneve(data, ctx),
         PORT_GRE_UDP => {
             ctx.tunnel(Tunnel::GreUdp);
-            return gre(data, ctx);
+            gre(data, ctx)
         }
-        PORT_TEREDO => return teredo(data, declared, ctx),
-        PORT_GTPU => return gtpu(data, declared, ctx),
-        _ => {}
+        PORT_TEREDO => teredo(data, declared, ctx),
+        PORT_GTPU => gtpu(data, declared, ctx),
+        _ => None,
     }
-    match src {
-        PORT_VXLAN => return vxlan(data, ctx),
-        PORT_GENEVE => return geneve(data, ctx),
-        PORT_TEREDO => return teredo(data, declared, ctx),
-        PORT_GTPU => return gtpu(data, declared, ctx),
-        _ => {}
-    }
-    None
 }
 
-/// VXLAN (RFC 7348): 8-byte header with the I flag, then Ethernet. With the P flag
-/// (VXLAN-GPE), the next-protocol byte says what follows: IPv4 (1), IPv6 (2) or Ethernet (3).
-fn vxlan<'a>(data: &'a [u8], ctx: &mut Ctx) -> Option<Out<'a>> {
+/// VXLAN (RFC 7348): 8-byte header with the I flag, then Ethernet. VXLAN-GPE (`gpe`, or the P
+/// flag on the VXLAN port): the next-protocol byte says what follows: IPv4 (1), IPv6 (2) or
+/// Ethernet (3).
+fn vxlan<'a>(data: &'a [u8], gpe: bool, ctx: &mut Ctx) -> Option<Out<'a>> {
     let (h, rest) = data.split_first_chunk::<8>()?;
     if h[0] & 0x08 == 0 {
         return None;
     }
-    let next = if h[0] & 0x04 != 0 { h[3] } else { 3 };
+    let next = if gpe || h[0] & 0x04 != 0 { h[3] } else { 3 };
     if !matches!(next, 1..=3) {
         return None;
     }

@@ -32,7 +32,7 @@ impl OwnedRecord {
 /// Read a classic pcap file (either byte order, micro- or nanosecond timestamps).
 pub fn read_pcap(path: &str) -> Vec<OwnedRecord> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let magic: [u8; 4] = bytes[0..4].try_into().unwrap();
+    let magic: [u8; 4] = bytes[0..4].try_into().expect("test input");
     let (le, nanos) = match magic {
         [0xd4, 0xc3, 0xb2, 0xa1] => (true, false),
         [0x4d, 0x3c, 0xb2, 0xa1] => (true, true),
@@ -41,8 +41,12 @@ pub fn read_pcap(path: &str) -> Vec<OwnedRecord> {
         _ => panic!("{path}: not a classic pcap file"),
     };
     let u32_at = |off: usize| {
-        let b: [u8; 4] = bytes[off..off + 4].try_into().unwrap();
-        if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
+        let b: [u8; 4] = bytes[off..off + 4].try_into().expect("test input");
+        if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }
     };
     let linktype = LinkType(u32_at(20) & 0x0fff_ffff);
     let mut out = Vec::new();
@@ -84,13 +88,21 @@ pub fn summary(d: &Decoded<'_>) -> String {
             let vlan = p.vlan.map_or("-".to_string(), |v| v.to_string());
             if p.proto.0 == 6 {
                 format!(
-                    "P tcp {} {} > {} {} len={} flags=0x{:04x} seq={} vlan={}",
-                    p.src, p.src_port, p.dst, p.dst_port, p.payload_len, p.tcp_flags.0, p.tcp_seq, vlan
+                    "P tcp {} {} > {} {} len={} flags=0x{:04x} seq={} vlan={} tunnel={}",
+                    p.src,
+                    p.src_port,
+                    p.dst,
+                    p.dst_port,
+                    p.payload_len,
+                    p.tcp_flags.0,
+                    p.tcp_seq,
+                    vlan,
+                    p.tunnel
                 )
             } else {
                 format!(
-                    "P udp {} {} > {} {} len={} vlan={}",
-                    p.src, p.src_port, p.dst, p.dst_port, p.payload_len, vlan
+                    "P udp {} {} > {} {} len={} vlan={} tunnel={}",
+                    p.src, p.src_port, p.dst, p.dst_port, p.payload_len, vlan, p.tunnel
                 )
             }
         }
@@ -104,5 +116,8 @@ pub fn summary(d: &Decoded<'_>) -> String {
 
 /// Path of a capture of the repository.
 pub fn capture(case: &str) -> String {
-    format!("{}/../../captures/{case}/input.pcap", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../captures/{case}/input.pcap",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
