@@ -3,8 +3,10 @@
 //!
 //! This module holds the verdict vocabulary that every output row carries.
 
+mod role;
 mod verdict;
 
+pub use role::Role;
 pub use verdict::{Basis, Finding, Verdict, Workload};
 
 mod ports;
