@@ -18,6 +18,47 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Read captures and write one row per flow (the main job).
     Classify(ClassifyArgs),
+    /// Print the documented flows built into sfbflow (or of --catalogue FILE).
+    Catalogue(CatalogueArgs),
+    /// Work with topology files (role maps).
+    #[command(subcommand)]
+    Topology(TopologyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TopologyCommand {
+    /// Print a commented topology.toml template on standard output.
+    Init,
+    /// Propose a topology from what the hosts of a capture do (printed with its evidence).
+    Infer(InferArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct InferArgs {
+    /// pcap or pcapng files, read in order as one capture; `-` reads standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub(crate) inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CatalogueFormat {
+    /// Aligned text for a terminal.
+    Table,
+    /// CSV with a header line.
+    Csv,
+    /// A JSON array of rule objects.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CatalogueArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: CatalogueFormat,
+
+    /// A catalogue file to print instead of the built-in one (it is validated first).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) catalogue: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -25,6 +66,16 @@ pub(crate) struct ClassifyArgs {
     /// pcap or pcapng files, read in order as one capture; `-` reads standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
+
+    /// Role map of the deployment (TOML; `sfbflow topology init` prints a template). Without
+    /// it, flows are classified by port alone.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) topology: Option<PathBuf>,
+
+    /// Documented flows to classify against instead of the built-in catalogue (for deployments
+    /// that changed ports; `sfbflow catalogue` shows the format).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) catalogue: Option<PathBuf>,
 
     /// Write DIR/flows.parquet (DIR is created if missing).
     #[arg(long, value_name = "DIR")]

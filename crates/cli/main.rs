@@ -2,6 +2,7 @@
 
 mod args;
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -9,12 +10,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use sfbflow::catalogue::documented_server_ports;
+use sfbflow::capture::ReadAhead;
+use sfbflow::catalogue::{
+    Catalogue, Topology, documented_server_ports, render_csv, render_json, render_table,
+};
 use sfbflow::flow::FlowConfig;
+use sfbflow::infer::SharedInfer;
 use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
 use sfbflow::sink::{CaptureMeta, JsonLinesSink, ParquetSink, Sink, SummarySink};
 
-use crate::args::{ClassifyArgs, Cli, Command};
+use crate::args::{
+    CatalogueArgs, CatalogueFormat, ClassifyArgs, Cli, Command, InferArgs, TopologyCommand,
+};
 
 /// Exit status: done.
 const EXIT_OK: u8 = 0;
@@ -58,7 +65,80 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Classify(args) => classify(args),
+        Command::Catalogue(args) => catalogue(args),
+        Command::Topology(TopologyCommand::Init) => {
+            print_stdout(sfbflow::catalogue::topology_template())?;
+            Ok(ExitCode::from(EXIT_OK))
+        }
+        Command::Topology(TopologyCommand::Infer(args)) => infer(args),
     }
+}
+
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn load_catalogue(path: Option<&Path>) -> anyhow::Result<Cow<'static, Catalogue>> {
+    Ok(match path {
+        Some(p) => {
+            Cow::Owned(Catalogue::from_path(p).map_err(|e| anyhow::anyhow!(error_chain(&e)))?)
+        }
+        None => Cow::Borrowed(Catalogue::builtin()),
+    })
+}
+
+fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
+    let shared = SharedInfer::default();
+    let flow = FlowConfig {
+        server_ports: documented_server_ports(),
+        ..FlowConfig::default()
+    };
+    let cfg = PipelineConfig {
+        flow,
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::new(cfg, vec![Box::new(shared.clone())]);
+    let names: Vec<String> = args
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    for (path, name) in args.inputs.iter().zip(&names) {
+        let res = if path.as_os_str() == "-" {
+            let input = ReadAhead::new(std::io::stdin()).context("starting the reader thread")?;
+            pipeline.run_input(name, input, |_| {})
+        } else {
+            let file = File::open(path).with_context(|| format!("opening {name}"))?;
+            pipeline.run_input(name, file, |_| {})
+        };
+        res.map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+    }
+    let stats = pipeline.finish()?;
+    let text = shared.0.borrow().render(Catalogue::builtin(), &names);
+    print_stdout(&text)?;
+    let problems = stats
+        .inputs
+        .iter()
+        .any(|i| !i.warnings.is_empty() || i.error.is_some());
+    Ok(ExitCode::from(if problems {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }))
+}
+
+fn catalogue(args: CatalogueArgs) -> anyhow::Result<ExitCode> {
+    let cat = load_catalogue(args.catalogue.as_deref())?;
+    let text = match args.format {
+        CatalogueFormat::Table => render_table(&cat),
+        CatalogueFormat::Csv => render_csv(&cat),
+        CatalogueFormat::Json => render_json(&cat),
+    };
+    print_stdout(&text)?;
+    Ok(ExitCode::from(EXIT_OK))
 }
 
 fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
@@ -73,8 +153,16 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         flow = flow.with_idle_timeout(nanos);
     }
     flow.max_flows = usize::try_from(args.max_flows).unwrap_or(usize::MAX);
+    let catalogue = load_catalogue(args.catalogue.as_deref())?;
+    flow.server_ports = catalogue.server_ports();
+    let topology = match &args.topology {
+        Some(p) => Some(Topology::from_path(p).map_err(|e| anyhow::anyhow!(error_chain(&e)))?),
+        None => None,
+    };
     let cfg = PipelineConfig {
         flow,
+        catalogue,
+        topology,
         ..PipelineConfig::default()
     };
 
@@ -115,7 +203,9 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     for path in &args.inputs {
         let name = path.display().to_string();
         let res = if path.as_os_str() == "-" {
-            pipeline.run_input(&name, std::io::stdin().lock(), |_| {})
+            // A reading thread overlaps the pipe's turns with the decoding.
+            let input = ReadAhead::new(std::io::stdin()).context("starting the reader thread")?;
+            pipeline.run_input(&name, input, |_| {})
         } else {
             match File::open(path) {
                 Ok(file) => {

@@ -6,18 +6,35 @@
 use std::io::Read;
 
 use sfbflow_capture::{CaptureReader, Format, Record};
-use sfbflow_catalogue::Verdict;
+use std::borrow::Cow;
+
+use sfbflow_catalogue::{Catalogue, Classifier, FlowFacts, Topology, Verdict};
 use sfbflow_flow::{FlowConfig, FlowRecord, FlowTable};
 use sfbflow_packet::{Decoded, Decoder, DecoderConfig, Malformed, Tunnel};
 use sfbflow_sink::{CaptureMeta, FlowRow, InputStats, RunStats, Sink};
 
 /// Settings of a run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PipelineConfig {
     /// Flow table settings (timeouts, bound, server ports).
     pub flow: FlowConfig,
     /// Decoder settings (fragment reassembly bounds).
     pub decoder: DecoderConfig,
+    /// The documented flows (the built-in catalogue unless the user gave one).
+    pub catalogue: Cow<'static, Catalogue>,
+    /// The deployment's roles; without it classification is by port alone.
+    pub topology: Option<Topology>,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            flow: FlowConfig::default(),
+            decoder: DecoderConfig::default(),
+            catalogue: Cow::Borrowed(Catalogue::builtin()),
+            topology: None,
+        }
+    }
 }
 
 /// Why reading an input stopped early.
@@ -64,6 +81,8 @@ impl Default for Counters {
 
 /// The whole job, fed record by record.
 pub struct Pipeline {
+    catalogue: Cow<'static, Catalogue>,
+    topology: Option<Topology>,
     decoder: Decoder,
     table: FlowTable,
     sinks: Vec<Box<dyn Sink>>,
@@ -105,11 +124,43 @@ fn tunnel_name(t: Tunnel) -> Option<&'static str> {
     (t != Tunnel::None).then(|| t.as_str())
 }
 
-/// The output row of an ended flow and its verdict.
-pub fn flow_row<'a>(rec: &FlowRecord, verdict: &'a Verdict, app_protocol: &'a str) -> FlowRow<'a> {
+/// The facts the classifier needs about an ended flow.
+pub fn flow_facts<'a>(rec: &FlowRecord, app_protocol: Option<&'a str>) -> FlowFacts<'a> {
     let f = &rec.flow;
     let (iip, iport) = f.initiator_endpoint();
     let (rip, rport) = f.responder_endpoint();
+    FlowFacts {
+        transport: f.key.transport,
+        initiator: (iip.to_ip(), iport),
+        responder: (rip.to_ip(), rport),
+        direction_known: f.direction_basis == sfbflow_flow::DirectionBasis::Syn,
+        app_protocol,
+    }
+}
+
+/// The output row of an ended flow and its verdict; `swapped` turns the flow round (the
+/// classifier found it documented the other way and the capture did not show who began).
+pub fn flow_row<'a>(
+    rec: &FlowRecord,
+    verdict: &'a Verdict,
+    swapped: bool,
+    app_protocol: &'a str,
+) -> FlowRow<'a> {
+    let f = &rec.flow;
+    let (mut iip, mut iport) = f.initiator_endpoint();
+    let (mut rip, mut rport) = f.responder_endpoint();
+    let (mut ipk, mut rpk) = (f.packets[0], f.packets[1]);
+    let (mut ib, mut rb) = (f.bytes[0], f.bytes[1]);
+    let (mut ipb, mut rpb) = (f.payload_bytes[0], f.payload_bytes[1]);
+    let mut basis = f.direction_basis.as_str();
+    if swapped {
+        std::mem::swap(&mut iip, &mut rip);
+        std::mem::swap(&mut iport, &mut rport);
+        std::mem::swap(&mut ipk, &mut rpk);
+        std::mem::swap(&mut ib, &mut rb);
+        std::mem::swap(&mut ipb, &mut rpb);
+        basis = sfbflow_flow::DirectionBasis::Port.as_str();
+    }
     FlowRow {
         flow_id: f.seq,
         first_ts_nanos: f.first_ts_nanos,
@@ -119,13 +170,13 @@ pub fn flow_row<'a>(rec: &FlowRecord, verdict: &'a Verdict, app_protocol: &'a st
         responder_ip: rip.to_ip(),
         initiator_port: iport,
         responder_port: rport,
-        initiator_packets: f.packets[0],
-        responder_packets: f.packets[1],
-        initiator_bytes: f.bytes[0],
-        responder_bytes: f.bytes[1],
-        initiator_payload_bytes: f.payload_bytes[0],
-        responder_payload_bytes: f.payload_bytes[1],
-        direction_basis: f.direction_basis.as_str(),
+        initiator_packets: ipk,
+        responder_packets: rpk,
+        initiator_bytes: ib,
+        responder_bytes: rb,
+        initiator_payload_bytes: ipb,
+        responder_payload_bytes: rpb,
+        direction_basis: basis,
         initiator_role: verdict.initiator_role,
         responder_role: verdict.responder_role,
         app_protocol,
@@ -147,6 +198,8 @@ impl Pipeline {
     /// A pipeline writing to `sinks`.
     pub fn new(cfg: PipelineConfig, sinks: Vec<Box<dyn Sink>>) -> Self {
         Pipeline {
+            catalogue: cfg.catalogue,
+            topology: cfg.topology,
             decoder: Decoder::new(cfg.decoder),
             table: FlowTable::new(cfg.flow),
             sinks,
@@ -198,12 +251,13 @@ impl Pipeline {
         }
         let mut result = Ok(());
         let sinks = &mut self.sinks;
+        let classifier = Classifier::new(&self.catalogue, self.topology.as_ref());
         self.table.drain_ended(|rec| {
             if result.is_err() {
                 return;
             }
-            let verdict = Verdict::unclassified();
-            let row = flow_row(&rec, &verdict, "unknown");
+            let c = classifier.classify(&flow_facts(&rec, None));
+            let row = flow_row(&rec, &c.verdict, c.swapped, "unknown");
             for s in sinks.iter_mut() {
                 if let Err(e) = s.flow(&row) {
                     result = Err(e);

@@ -36,11 +36,13 @@
 //! - Each kind of [`Warning`] is recorded at most once, so memory stays bounded; the
 //!   [`ReaderStats`] counters say how often things happened.
 
+mod readahead;
 mod reader;
 
 #[cfg(test)]
 mod tests;
 
+pub use readahead::{READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, ReadAhead};
 pub use reader::CaptureReader;
 
 /// Largest record (classic pcap: record header plus captured bytes) or block (pcapng: total

@@ -2,41 +2,35 @@
 
 use sfbflow_flow::{ServerPorts, Transport};
 
-/// Fixed service ports of catalogue.md §2.1 (responder side). Media ranges are left out on
-/// purpose: they overlap the ephemeral ports that clients open connections from.
-const TCP_PORTS: &[(u16, u16)] = &[
-    (53, 53),
-    (80, 80),
-    (135, 135),
-    (443, 444),
-    (445, 445),
-    (448, 448),
-    (881, 881),
-    (1433, 1433),
-    (4443, 4443),
-    (5041, 5041),
-    (5060, 5076),
-    (5080, 5082),
-    (5086, 5087),
-    (5269, 5269),
-    (6001, 6001),
-    (8057, 8058),
-    (8060, 8061),
-    (8080, 8080),
-    (8404, 8404),
-    (23456, 23456),
-    (50001, 50003),
-];
-const UDP_PORTS: &[(u16, u16)] = &[(53, 53), (67, 67), (1434, 1434), (3478, 3478), (5060, 5060)];
+use crate::Catalogue;
 
-/// The documented server ports as a set.
+/// The documented server ports as a set, derived from the built-in catalogue: every responder
+/// port of every rule that is not a media rule, on each of the rule's transports. Media ranges
+/// and "any" are left out on purpose: they overlap the ephemeral ports that clients open
+/// connections from. (The only range left in is a service range, ClsAgent's 50001-50003.)
 pub fn documented_server_ports() -> ServerPorts {
-    let mut p = ServerPorts::new();
-    for &(a, b) in TCP_PORTS {
-        p.insert_range(Transport::Tcp, a, b);
+    server_ports_of(Catalogue::builtin())
+}
+
+impl Catalogue {
+    /// This catalogue's server ports, as [`documented_server_ports`] describes for the built-in.
+    pub fn server_ports(&self) -> ServerPorts {
+        server_ports_of(self)
     }
-    for &(a, b) in UDP_PORTS {
-        p.insert_range(Transport::Udp, a, b);
+}
+
+/// The server ports of a catalogue, as [`documented_server_ports`] describes.
+pub(crate) fn server_ports_of(catalogue: &Catalogue) -> ServerPorts {
+    let mut p = ServerPorts::new();
+    for rule in catalogue.rules().iter().filter(|r| !r.media) {
+        for t in [Transport::Tcp, Transport::Udp] {
+            if !rule.transport.contains(t) {
+                continue;
+            }
+            for &(a, b) in rule.ports.ranges() {
+                p.insert_range(t, a, b);
+            }
+        }
     }
     p
 }
@@ -57,5 +51,34 @@ mod tests {
             !p.contains(Transport::Tcp, 50000),
             "media/ephemeral range is not a service port"
         );
+    }
+
+    #[test]
+    fn derived_from_every_non_media_rule() {
+        let c = Catalogue::builtin();
+        let p = server_ports_of(c);
+        for rule in c.rules().iter().filter(|r| !r.media) {
+            for &(a, b) in rule.ports.ranges() {
+                for t in [Transport::Tcp, Transport::Udp] {
+                    if rule.transport.contains(t) {
+                        assert!(p.contains(t, a) && p.contains(t, b), "{} {a}-{b}", rule.id);
+                    }
+                }
+            }
+        }
+        for (t, port) in [
+            (Transport::Udp, 53),
+            (Transport::Tcp, 53),
+            (Transport::Udp, 67),
+        ] {
+            assert!(p.contains(t, port), "{t:?} {port}");
+        }
+        for (t, port) in [
+            (Transport::Udp, 49152),
+            (Transport::Tcp, 1024),
+            (Transport::Udp, 68),
+        ] {
+            assert!(!p.contains(t, port), "{t:?} {port}");
+        }
     }
 }

@@ -21,6 +21,34 @@ impl Tally {
     }
 }
 
+/// Distinct keys kept per bounded tally; beyond it flows count under "other".
+const MAX_KEYS: usize = 10_000;
+/// Rows printed per ranked list.
+const TOP: usize = 10;
+
+/// Adds a row to a tally map keyed by `key`, holding at most [`MAX_KEYS`] keys.
+fn add_bounded(map: &mut BTreeMap<String, Tally>, key: &str, row: &FlowRow<'_>) {
+    if let Some(t) = map.get_mut(key) {
+        t.add(row);
+    } else if map.len() < MAX_KEYS {
+        map.entry(key.to_string()).or_default().add(row);
+    } else {
+        map.entry("(other)".to_string()).or_default().add(row);
+    }
+}
+
+/// The entries of a tally map, most bytes first.
+fn ranked(map: &BTreeMap<String, Tally>) -> Vec<(&String, &Tally)> {
+    let mut v: Vec<(&String, &Tally)> = map.iter().collect();
+    v.sort_by(|a, b| {
+        b.1.bytes
+            .cmp(&a.1.bytes)
+            .then(b.1.flows.cmp(&a.1.flows))
+            .then(a.0.cmp(b.0))
+    });
+    v
+}
+
 /// Collects per-flow tallies and prints the summary at [`Sink::finish`].
 #[derive(Debug)]
 pub struct SummarySink<W: Write> {
@@ -32,6 +60,9 @@ pub struct SummarySink<W: Write> {
     documented: Tally,
     undocumented: Tally,
     by_finding: BTreeMap<String, Tally>,
+    by_workload: BTreeMap<String, Tally>,
+    by_role_pair: BTreeMap<String, Tally>,
+    offenders: BTreeMap<String, BTreeMap<String, Tally>>,
 }
 
 impl<W: Write> SummarySink<W> {
@@ -46,6 +77,9 @@ impl<W: Write> SummarySink<W> {
             documented: Tally::default(),
             undocumented: Tally::default(),
             by_finding: BTreeMap::new(),
+            by_workload: BTreeMap::new(),
+            by_role_pair: BTreeMap::new(),
+            offenders: BTreeMap::new(),
         }
     }
 
@@ -103,11 +137,47 @@ impl<W: Write> SummarySink<W> {
                 self.undocumented.flows,
                 self.undocumented.bytes
             ));
+            if !self.by_workload.is_empty() {
+                line("  by workload:".to_string());
+                for (w, tally) in ranked(&self.by_workload) {
+                    line(format!(
+                        "    {w:<24} {:>10} flows {:>15} bytes",
+                        tally.flows, tally.bytes
+                    ));
+                }
+            }
+            if !self.by_role_pair.is_empty() {
+                line("  by role pair (initiator -> responder), most bytes first:".to_string());
+                let pairs = ranked(&self.by_role_pair);
+                for (p, tally) in pairs.iter().take(TOP * 2) {
+                    line(format!(
+                        "    {p:<48} {:>8} flows {:>15} bytes",
+                        tally.flows, tally.bytes
+                    ));
+                }
+                if pairs.len() > TOP * 2 {
+                    line(format!(
+                        "    ... and {} more role pairs",
+                        pairs.len() - TOP * 2
+                    ));
+                }
+            }
+            if !self.by_finding.is_empty() {
+                line("  undocumented, by finding (top offenders by bytes):".to_string());
+            }
             for (f, tally) in &self.by_finding {
                 line(format!(
                     "    {f:<24} {:>10} flows {:>15} bytes",
                     tally.flows, tally.bytes
                 ));
+                if let Some(top) = self.offenders.get(f) {
+                    for (who, t) in ranked(top).iter().take(TOP) {
+                        line(format!(
+                            "      {who:<56} {:>6} flows {:>13} bytes",
+                            t.flows, t.bytes
+                        ));
+                    }
+                }
             }
             let ends: Vec<String> = self
                 .by_end
@@ -190,11 +260,28 @@ impl<W: Write> Sink for SummarySink<W> {
         } else {
             self.undocumented.add(row);
         }
+        if let Some(w) = row.workload {
+            add_bounded(&mut self.by_workload, w, row);
+        }
+        if row.initiator_role.is_some() || row.responder_role.is_some() {
+            let pair = format!(
+                "{} -> {}",
+                row.initiator_role.unwrap_or("?"),
+                row.responder_role.unwrap_or("?")
+            );
+            add_bounded(&mut self.by_role_pair, &pair, row);
+        }
         if let Some(f) = row.finding {
-            if let Some(t) = self.by_finding.get_mut(f) {
-                t.add(row);
-            } else {
-                self.by_finding.entry(f.to_string()).or_default().add(row);
+            add_bounded(&mut self.by_finding, f, row);
+            let who = format!(
+                "{} -> {} {}/{}",
+                row.initiator_ip, row.responder_ip, row.transport, row.responder_port
+            );
+            if !self.offenders.contains_key(f) {
+                self.offenders.insert(f.to_string(), BTreeMap::new());
+            }
+            if let Some(m) = self.offenders.get_mut(f) {
+                add_bounded(m, &who, row);
             }
         }
         Ok(())
