@@ -25,10 +25,11 @@ const SQL: Ipv4Addr = Ipv4Addr::new(10, 1, 6, 10);
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 20, 0, 5);
 const STRANGER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 99);
 
-/// The one flow of a capture with one TCP connection from `c` to `s:port`.
+/// The one flow of a capture with one TCP connection (no payload: the verdict rests on the
+/// port) from `c` to `s:port`.
 fn tcp_verdict(c: Ipv4Addr, s: Ipv4Addr, port: u16, topology: Option<&str>) -> serde_json::Value {
     let mut pcap = Pcap::new();
-    pcap.tcp_conversation(c, 40001, s, port, b"x", b"y");
+    pcap.tcp_conversation(c, 40001, s, port, b"", b"");
     let rows = run(&pcap, topology);
     assert_eq!(rows.len(), 1);
     rows.into_iter().next().unwrap_or_default()
@@ -167,6 +168,40 @@ fn protocol_mismatch_from_payload_evidence() {
     let v = c.classify(&facts(None)).verdict;
     assert!(v.documented);
     assert_eq!(v.basis.as_str(), "port");
+}
+
+#[test]
+fn protocol_mismatch_through_the_pipeline() {
+    // Cleartext SIP to the Front End's SIP/TLS port, with the handshake: the bytes say SIP.
+    let mut pcap = Pcap::new();
+    let register = b"REGISTER sip:contoso.com SIP/2.0\r\nVia: SIP/2.0/TCP 10.20.0.5\r\n\r\n";
+    pcap.tcp_conversation(CLIENT, 40001, FE, 5061, register, b"SIP/2.0 200 OK\r\n\r\n");
+    // A TLS record to the same port is documented, on port and payload.
+    pcap.tcp_conversation(
+        CLIENT,
+        40002,
+        FE,
+        5061,
+        &[0x16, 0x03, 0x01, 0x00, 0x05, 1, 0, 0, 1, 0],
+        b"",
+    );
+    let rows = run(&pcap, Some(TOPOLOGY));
+    let by_port = |p: u64| {
+        rows.iter()
+            .find(|r| r["initiator_port"] == p)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let sip = by_port(40001);
+    assert_eq!(sip["app_protocol"], "SIP");
+    assert_eq!(sip["finding"], "protocol_mismatch");
+    assert_eq!(sip["documented"], false);
+    assert_eq!(sip["basis"], "port+payload");
+    assert_eq!(sip["rule_id"], "im.int-client-to-fe-sip-tls-5061");
+    let tls = by_port(40002);
+    assert_eq!(tls["app_protocol"], "TLS");
+    assert_eq!(tls["documented"], true);
+    assert_eq!(tls["basis"], "port+payload");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use sfbflow_catalogue::{Catalogue, Classifier, FlowFacts, Topology, Verdict};
 use sfbflow_flow::{FlowConfig, FlowRecord, FlowTable};
+use sfbflow_inspect::FlowInspector;
 use sfbflow_packet::{Decoded, Decoder, DecoderConfig, Malformed, Tunnel};
 use sfbflow_sink::{CaptureMeta, FlowRow, InputStats, RunStats, Sink};
 
@@ -81,6 +82,10 @@ impl Default for Counters {
 
 /// The whole job, fed record by record.
 pub struct Pipeline {
+    /// Payload probes per flow-table slot (reset when a new flow takes the slot).
+    inspectors: Vec<FlowInspector>,
+    /// Ended flows with their payload evidence, waiting for the sinks.
+    pending: Vec<(FlowRecord, FlowInspector)>,
     catalogue: Cow<'static, Catalogue>,
     topology: Option<Topology>,
     decoder: Decoder,
@@ -198,6 +203,8 @@ impl Pipeline {
     /// A pipeline writing to `sinks`.
     pub fn new(cfg: PipelineConfig, sinks: Vec<Box<dyn Sink>>) -> Self {
         Pipeline {
+            inspectors: Vec::new(),
+            pending: Vec::new(),
             catalogue: cfg.catalogue,
             topology: cfg.topology,
             decoder: Decoder::new(cfg.decoder),
@@ -229,7 +236,29 @@ impl Pipeline {
         match self.decoder.decode(rec) {
             Decoded::Packet(view) => {
                 c.transport_packets += u64::from(view.frames);
-                self.table.packet(&view, rec.ts_nanos);
+                let result = self.table.packet(&view, rec.ts_nanos);
+                // Flows that ended now keep the evidence of their slot before it is reused.
+                if self.table.has_ended() {
+                    collect(&mut self.table, &self.inspectors, &mut self.pending);
+                }
+                if let Some(r) = result {
+                    let slot = r.slot as usize;
+                    if self.inspectors.len() <= slot {
+                        self.inspectors
+                            .resize_with(slot + 1, FlowInspector::default);
+                    }
+                    if let Some(inspector) = self.inspectors.get_mut(slot) {
+                        if r.new_flow {
+                            *inspector = FlowInspector::default();
+                        }
+                        if !inspector.settled()
+                            && let Some(t) = sfbflow_flow::Transport::from_proto(view.proto)
+                        {
+                            let ports = (view.src_port, view.dst_port);
+                            inspector.observe(t, r.dir as usize, ports, view.payload);
+                        }
+                    }
+                }
             }
             Decoded::OtherIp { proto, .. } => {
                 if let Some(n) = c.other_ip.get_mut(usize::from(proto.0)) {
@@ -243,29 +272,27 @@ impl Pipeline {
         }
     }
 
-    /// Hands the flows that ended to the sinks.
+    /// Hands the flows that ended to the sinks, with their verdicts.
     #[inline]
     pub fn emit_ended(&mut self) -> Result<(), sfbflow_sink::Error> {
-        if !self.table.has_ended() {
+        if self.table.has_ended() {
+            collect(&mut self.table, &self.inspectors, &mut self.pending);
+        }
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let mut result = Ok(());
-        let sinks = &mut self.sinks;
         let classifier = Classifier::new(&self.catalogue, self.topology.as_ref());
-        self.table.drain_ended(|rec| {
-            if result.is_err() {
-                return;
+        for (rec, evidence) in self.pending.drain(..) {
+            let app = evidence.app_protocol();
+            // "unknown" is evidence only when payload was seen: bytes no probe recognised.
+            let seen = evidence.payload_seen().then_some(app.as_str());
+            let c = classifier.classify(&flow_facts(&rec, seen));
+            let row = flow_row(&rec, &c.verdict, c.swapped, app.as_str());
+            for s in self.sinks.iter_mut() {
+                s.flow(&row)?;
             }
-            let c = classifier.classify(&flow_facts(&rec, None));
-            let row = flow_row(&rec, &c.verdict, c.swapped, "unknown");
-            for s in sinks.iter_mut() {
-                if let Err(e) = s.flow(&row) {
-                    result = Err(e);
-                    return;
-                }
-            }
-        });
-        result
+        }
+        Ok(())
     }
 
     /// Reads one input to its end (or its first fatal error, which is recorded in its
@@ -364,6 +391,19 @@ impl Pipeline {
             packets_out_of_order: t.packets_out_of_order,
         }
     }
+}
+
+/// Moves the flows the table ended to `pending`, each with the evidence of its slot (read before
+/// a new flow reuses the slot).
+fn collect(
+    table: &mut FlowTable,
+    inspectors: &[FlowInspector],
+    pending: &mut Vec<(FlowRecord, FlowInspector)>,
+) {
+    table.drain_ended(|r| {
+        let evidence = inspectors.get(r.slot as usize).cloned().unwrap_or_default();
+        pending.push((r, evidence));
+    });
 }
 
 /// An error and its sources on one line: `a: b: c`.

@@ -57,17 +57,30 @@ const SFB_SERVERS: [Role; 8] = [
     Role::Sba,
 ];
 
+/// The widest media range port-only mode accepts: the AV MCU's 49152-65535.
+const PORT_ONLY_MAX_RANGE: u32 = 16_384;
+
 /// Whether the payload contradicts what `rule` documents; `None` when nothing is known.
-fn contradicts(rule: &Rule, app: Option<&str>) -> Option<bool> {
-    let app = app.filter(|a| *a != "unknown")?;
+///
+/// `app` is what the probes said: a protocol name, `"unknown"` when payload was seen that no
+/// probe recognised, or `None` when no payload was seen. An unrecognised payload counts against
+/// a rule whose protocol would have been recognised (TLS, SIP, HTTP, DNS, STUN), but only where
+/// the first bytes were the protocol's start: UDP, or TCP with its handshake seen.
+fn contradicts(rule: &Rule, f: &FlowFacts<'_>) -> Option<bool> {
+    let app = f.app_protocol?;
     let proto = rule.protocol.as_str();
     let encrypted = matches!(rule.security, Security::Tls | Security::Mtls);
+    let stun_rule = proto.starts_with("STUN") || proto.contains("TURN");
+    if app == "unknown" {
+        let from_start = f.transport == Transport::Udp || f.direction_known;
+        let recognisable =
+            encrypted || stun_rule || matches!(proto, "SIP" | "HTTP" | "DNS" | "XMPP");
+        return (from_start && recognisable && !rule.media).then_some(true);
+    }
     let stun_like = matches!(app, "STUN" | "TURN" | "MS-TURN");
     let media_like = matches!(app, "RTP" | "RTCP") || stun_like;
-    Some(if proto.starts_with("STUN") || proto.contains("TURN") {
+    Some(if stun_rule || rule.media {
         // STUN/MS-TURN ports carry STUN, or media relayed after it.
-        !media_like
-    } else if rule.media {
         !media_like
     } else if encrypted {
         // TLS or MTLS documented: cleartext of any kind is a mismatch.
@@ -141,11 +154,18 @@ impl<'c> Classifier<'c> {
     }
 
     /// Port-only candidates: a rule with a stated port, and for media only a server-side range
-    /// (a client's 1024-65535 says nothing about a port).
+    /// of at most [`PORT_ONLY_MAX_RANGE`] ports (a client's or Exchange UM's 1024-65535 says
+    /// nothing about a port).
     fn port_rule(&self, t: Transport, port: u16) -> Option<&'c Rule> {
         self.catalogue.by_port(t, port).find(|r| {
             let client_side = matches!(r.responder, Role::InternalClient | Role::ExternalClient);
-            !(r.ports.is_any() || (r.media && client_side))
+            let width: u32 = r
+                .ports
+                .ranges()
+                .iter()
+                .map(|(a, b)| u32::from(*b - *a) + 1)
+                .sum();
+            !(r.ports.is_any() || (r.media && (client_side || width > PORT_ONLY_MAX_RANGE)))
         })
     }
 
@@ -166,7 +186,7 @@ impl<'c> Classifier<'c> {
             Some(rule) => {
                 fill(&mut v, rule);
                 v.documented = true;
-                self.apply_evidence(&mut v, rule, f.app_protocol);
+                self.apply_evidence(&mut v, rule, f);
             }
             None => v.finding = Some(Finding::UnknownPort),
         }
@@ -191,7 +211,7 @@ impl<'c> Classifier<'c> {
             };
         }
         if let Some(rule) = self.matches(f.transport, ri, pi, rr, pr) {
-            self.documented(&mut v, rule, ri, rr, f.app_protocol);
+            self.documented(&mut v, rule, ri, rr, f);
             return Classification {
                 verdict: v,
                 swapped: false,
@@ -202,7 +222,7 @@ impl<'c> Classifier<'c> {
         if let Some(rule) = self.matches(f.transport, rr, pr, ri, pi)
             && (rule.media || !f.direction_known)
         {
-            self.documented(&mut v, rule, rr, ri, f.app_protocol);
+            self.documented(&mut v, rule, rr, ri, f);
             v.initiator_role = rule.initiator.or_else(|| first(rr)).map(Role::as_str);
             v.responder_role = Some(rule.responder.as_str());
             return Classification {
@@ -236,7 +256,12 @@ impl<'c> Classifier<'c> {
                 f.app_protocol,
                 Some("RTP" | "RTCP" | "STUN" | "TURN" | "MS-TURN")
             );
-        v.finding = Some(if looks_like_media && pair_rules.iter().any(|r| r.media) {
+        // Media-bearing rules: media ranges, and the STUN/TURN relay ports media flows through.
+        let media_pair = pair_rules.iter().any(|r| {
+            let p = r.protocol.as_str();
+            r.media || p.starts_with("STUN") || p.contains("TURN")
+        });
+        v.finding = Some(if looks_like_media && media_pair {
             Finding::MediaPortOutOfRange
         } else if !pair_rules.is_empty() {
             Finding::UndocumentedPort
@@ -255,7 +280,7 @@ impl<'c> Classifier<'c> {
         rule: &Rule,
         ri: RoleSet,
         rr: RoleSet,
-        app: Option<&str>,
+        f: &FlowFacts<'_>,
     ) {
         fill(v, rule);
         v.documented = true;
@@ -266,11 +291,11 @@ impl<'c> Classifier<'c> {
             .or_else(|| first(ri))
             .map(Role::as_str);
         let _ = rr;
-        self.apply_evidence(v, rule, app);
+        self.apply_evidence(v, rule, f);
     }
 
-    fn apply_evidence(&self, v: &mut Verdict, rule: &Rule, app: Option<&str>) {
-        match contradicts(rule, app) {
+    fn apply_evidence(&self, v: &mut Verdict, rule: &Rule, f: &FlowFacts<'_>) {
+        match contradicts(rule, f) {
             Some(true) => {
                 v.documented = false;
                 v.finding = Some(Finding::ProtocolMismatch);

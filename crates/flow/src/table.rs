@@ -203,6 +203,9 @@ pub struct FlowRecord {
     pub flow: Flow,
     /// Why it ended.
     pub end_reason: EndReason,
+    /// The slab slot the flow had (a caller keeping per-slot state reads it before the slot is
+    /// reused by the next flow created).
+    pub slot: u32,
 }
 
 /// What the table did with one packet.
@@ -592,6 +595,7 @@ impl FlowTable {
             self.ended.push(FlowRecord {
                 flow: f.clone(),
                 end_reason: reason,
+                slot,
             });
         }
         self.free.push(slot);

@@ -1,0 +1,254 @@
+//! The byte-level probes. Each reads a payload through `get`, never indexes it, and decides from
+//! the first bytes only.
+
+use crate::AppProtocol;
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([*s.first()?, *s.get(1)?]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([
+        *s.first()?,
+        *s.get(1)?,
+        *s.get(2)?,
+        *s.get(3)?,
+    ]))
+}
+
+/// A TLS record header: handshake, application data, alert or change-cipher-spec, version 3.x.
+fn is_tls(p: &[u8]) -> bool {
+    matches!(p.first(), Some(0x14..=0x17))
+        && p.get(1) == Some(&0x03)
+        && p.get(2).is_some_and(|v| *v <= 0x04)
+        && be16(p, 3).is_some_and(|len| len > 0 && len <= 18432)
+}
+
+const SIP_METHODS: [&[u8]; 14] = [
+    b"INVITE ",
+    b"ACK ",
+    b"BYE ",
+    b"CANCEL ",
+    b"OPTIONS ",
+    b"REGISTER ",
+    b"PRACK ",
+    b"SUBSCRIBE ",
+    b"NOTIFY ",
+    b"PUBLISH ",
+    b"INFO ",
+    b"REFER ",
+    b"MESSAGE ",
+    b"UPDATE ",
+];
+const HTTP_METHODS: [&[u8]; 8] = [
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"HEAD ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"PATCH ",
+];
+
+/// The first line of a text payload, at most 512 bytes, without its line ending.
+fn first_line(p: &[u8]) -> &[u8] {
+    let window = p.get(..p.len().min(512)).unwrap_or_default();
+    let end = window
+        .iter()
+        .position(|b| *b == b'\r' || *b == b'\n')
+        .unwrap_or(window.len());
+    window.get(..end).unwrap_or_default()
+}
+
+fn is_sip(p: &[u8]) -> bool {
+    let line = first_line(p);
+    if line.starts_with(b"SIP/2.0 ") {
+        return true;
+    }
+    SIP_METHODS.iter().any(|m| line.starts_with(m)) && line.ends_with(b" SIP/2.0")
+}
+
+fn is_http(p: &[u8]) -> bool {
+    let line = first_line(p);
+    if line.starts_with(b"HTTP/1.") {
+        return true;
+    }
+    HTTP_METHODS.iter().any(|m| line.starts_with(m))
+        && (line.ends_with(b" HTTP/1.1") || line.ends_with(b" HTTP/1.0"))
+}
+
+fn is_xmpp(p: &[u8]) -> bool {
+    p.starts_with(b"<?xml") || p.starts_with(b"<stream:stream")
+}
+
+/// What a STUN-like message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StunKind {
+    /// A STUN message (binding, ICE check), classic or RFC 5389.
+    Stun,
+    /// A TURN method or ChannelData.
+    Turn,
+    /// A message carrying Microsoft's MS-TURN attributes.
+    MsTurn,
+}
+
+/// TURN methods of RFC 5766/8656 (the method bits of the message type).
+const TURN_METHODS: [u16; 6] = [0x003, 0x004, 0x006, 0x007, 0x008, 0x009];
+/// MS-TURN attributes: MAGIC-COOKIE (0x000F) and MS-VERSION (0x8008).
+const MS_TURN_ATTRS: [u16; 2] = [0x000F, 0x8008];
+/// Attributes walked at most.
+const MAX_ATTRS: usize = 64;
+
+/// Recognises one STUN, TURN or MS-TURN message (or TURN ChannelData) filling `p` exactly.
+pub fn probe_stun(p: &[u8]) -> Option<StunKind> {
+    let first = *p.first()?;
+    // ChannelData: channel 0x4000-0x7FFF, length, data (padded to 4 on TCP).
+    if (0x40..=0x7f).contains(&first) {
+        let len = usize::from(be16(p, 2)?);
+        let body = p.len().checked_sub(4)?;
+        return (len == body || (len <= body && body - len < 4) && len > 0)
+            .then_some(StunKind::Turn);
+    }
+    if first & 0xc0 != 0 || p.len() < 20 {
+        return None;
+    }
+    let msg_type = be16(p, 0)?;
+    let len = usize::from(be16(p, 2)?);
+    if len % 4 != 0 || len + 20 != p.len() {
+        return None;
+    }
+    let method = (msg_type & 0x000f) | ((msg_type & 0x00e0) >> 1) | ((msg_type & 0x3e00) >> 2);
+    let cookie = be32(p, 4)? == 0x2112_A442;
+    let classic = matches!(
+        msg_type,
+        0x0001 | 0x0101 | 0x0111 | 0x0002 | 0x0102 | 0x0112
+    );
+    if !cookie && !classic && !TURN_METHODS.contains(&method) {
+        return None;
+    }
+    // Walk the attributes (bounded) for MS-TURN's markers; they must tile the body exactly.
+    let mut at = 20usize;
+    let mut ms = false;
+    for _ in 0..MAX_ATTRS {
+        if at >= p.len() {
+            break;
+        }
+        let ty = be16(p, at)?;
+        let alen = usize::from(be16(p, at + 2)?);
+        ms |= MS_TURN_ATTRS.contains(&ty);
+        at = at.checked_add(4 + alen.div_ceil(4) * 4)?;
+    }
+    if at != p.len() && at < p.len() {
+        // More attributes than walked: still STUN by header, markers unknown beyond.
+    } else if at > p.len() {
+        return None;
+    }
+    Some(if ms {
+        StunKind::MsTurn
+    } else if TURN_METHODS.contains(&method) {
+        StunKind::Turn
+    } else {
+        StunKind::Stun
+    })
+}
+
+fn stun_kind(p: &[u8]) -> Option<AppProtocol> {
+    probe_stun(p).map(|k| match k {
+        StunKind::Stun => AppProtocol::Stun,
+        StunKind::Turn => AppProtocol::Turn,
+        StunKind::MsTurn => AppProtocol::MsTurn,
+    })
+}
+
+/// A DNS header: QR/opcode sane, 1-16 questions, counts small, room for a question.
+fn is_dns(p: &[u8]) -> bool {
+    let Some(flags) = be16(p, 2) else {
+        return false;
+    };
+    let opcode = (flags >> 11) & 0xf;
+    let qd = be16(p, 4).unwrap_or(0);
+    let an = be16(p, 6).unwrap_or(u16::MAX);
+    p.len() >= 17 && opcode <= 5 && (1..=16).contains(&qd) && an <= 256
+}
+
+/// Probes the first payload of a TCP segment.
+pub(crate) fn probe_tcp(p: &[u8], dns_port: bool) -> Option<AppProtocol> {
+    if is_tls(p) {
+        return Some(AppProtocol::Tls);
+    }
+    if is_sip(p) {
+        return Some(AppProtocol::Sip);
+    }
+    if is_http(p) {
+        return Some(AppProtocol::Http);
+    }
+    if is_xmpp(p) {
+        return Some(AppProtocol::Xmpp);
+    }
+    // RFC 4571 framing (STUN over TCP, DNS over TCP): a 2-byte length prefix.
+    let framed = be16(p, 0).map(usize::from).filter(|n| *n + 2 == p.len());
+    if framed.is_some() {
+        let body = p.get(2..).unwrap_or_default();
+        if dns_port && is_dns(body) {
+            return Some(AppProtocol::Dns);
+        }
+        if let Some(k) = stun_kind(body) {
+            return Some(k);
+        }
+    }
+    stun_kind(p)
+}
+
+/// Probes one UDP datagram (RTP/RTCP are left to the multi-packet tracker).
+pub(crate) fn probe_udp(p: &[u8], dns_port: bool) -> Option<AppProtocol> {
+    if let Some(k) = stun_kind(p) {
+        return Some(k);
+    }
+    if dns_port && is_dns(p) {
+        return Some(AppProtocol::Dns);
+    }
+    if is_sip(p) {
+        return Some(AppProtocol::Sip);
+    }
+    if is_tls(p) && p.get(1..3) != Some(&[0x03, 0x00]) {
+        // DTLS is 0xfeXX; a TLS record in UDP is rare but counted.
+        return Some(AppProtocol::Tls);
+    }
+    None
+}
+
+/// What an RTP-looking datagram is.
+pub(crate) enum RtpLike {
+    /// An RTP header with its SSRC and sequence number.
+    Rtp { ssrc: u32, seq: u16 },
+    /// An RTCP packet (types 200-206) with a consistent length.
+    Rtcp,
+}
+
+/// Version 2, a payload type outside the RTCP range, or an RTCP type with a length that fits.
+pub(crate) fn rtp_header(p: &[u8]) -> Option<RtpLike> {
+    let b0 = *p.first()?;
+    if b0 >> 6 != 2 || p.len() < 12 {
+        return None;
+    }
+    let b1 = *p.get(1)?;
+    if (200..=206).contains(&b1) {
+        let words = usize::from(be16(p, 2)?);
+        return ((words + 1) * 4 <= p.len()).then_some(RtpLike::Rtcp);
+    }
+    let pt = b1 & 0x7f;
+    if (72..=76).contains(&pt) {
+        return None;
+    }
+    let csrc = usize::from(b0 & 0x0f);
+    if 12 + 4 * csrc > p.len() {
+        return None;
+    }
+    Some(RtpLike::Rtp {
+        ssrc: be32(p, 8)?,
+        seq: be16(p, 2)?,
+    })
+}
