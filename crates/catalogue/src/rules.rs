@@ -593,15 +593,39 @@ pub(crate) struct Parsed {
 
 /// 1-based line and column (in characters) of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    LineIndex::new(text).line_col(offset)
+}
+
+/// Byte offsets of line starts, computed once per file, so that the line of every rule is a
+/// binary search rather than a scan from the top.
+struct LineIndex<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    fn new(text: &'t str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
     }
-    let before = text.get(..end).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-    (line, column)
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut end = offset.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let line = self.starts.partition_point(|s| *s <= end).max(1);
+        let line_start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(line_start..end)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        (line, column)
+    }
 }
 
 /// Whether `id` is `<prefix>.<words>`: words of lowercase ASCII letters and digits joined by
@@ -649,13 +673,13 @@ fn role_hint(name: &str) -> String {
 
 /// Collects the problems of one catalogue, each with its rule and line.
 struct Checker<'t> {
-    text: &'t str,
+    lines: LineIndex<'t>,
     problems: Vec<Problem>,
 }
 
 impl Checker<'_> {
     fn push<T>(&mut self, rule: &str, at: &Spanned<T>, message: String) {
-        let (line, _) = line_col(self.text, at.span().start);
+        let (line, _) = self.lines.line_col(at.span().start);
         self.problems.push(Problem {
             rule: Some(rule.to_owned()),
             line: Some(line),
@@ -863,12 +887,12 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, CatalogueError> {
         }
     })?;
     let mut checker = Checker {
-        text,
+        lines: LineIndex::new(text),
         problems: Vec::new(),
     };
     let header = raw.catalogue.get_ref();
     if header.name.trim().is_empty() {
-        let (line, _) = line_col(text, raw.catalogue.span().start);
+        let (line, _) = checker.lines.line_col(raw.catalogue.span().start);
         checker.problems.push(Problem {
             rule: None,
             line: Some(line),
@@ -888,7 +912,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, CatalogueError> {
         let r = spanned.get_ref();
         let id = r.id.get_ref().trim();
         if !id.is_empty() {
-            let (line, _) = line_col(text, r.id.span().start);
+            let (line, _) = checker.lines.line_col(r.id.span().start);
             if let Some(first) = first_line.get(id) {
                 checker.problems.push(Problem {
                     rule: Some(id.to_owned()),

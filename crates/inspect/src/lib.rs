@@ -70,9 +70,12 @@ impl AppProtocol {
     }
 }
 
-/// Payload packets inspected per flow at most; the verdict is final after them. ICE checks can
-/// take a dozen packets before the media they set up begins.
+/// Payload packets inspected per UDP flow at most; the verdict is final after them. ICE checks
+/// can take a dozen packets before the media they set up begins.
 pub const MAX_INSPECTED: u8 = 32;
+/// Payload packets inspected per TCP flow at most: a stream says what it is in its first
+/// segments, and a capture that began mid-stream shows continuation bytes no probe will know.
+pub const MAX_INSPECTED_TCP: u8 = 4;
 
 /// RTP state of one direction.
 #[derive(Debug, Clone, Copy, Default)]
@@ -158,7 +161,11 @@ impl FlowInspector {
             None if transport == Transport::Udp => self.track_rtp(dir, payload),
             None => {}
         }
-        if self.inspected >= MAX_INSPECTED {
+        let limit = match transport {
+            Transport::Tcp => MAX_INSPECTED_TCP,
+            Transport::Udp => MAX_INSPECTED,
+        };
+        if self.inspected >= limit {
             self.settled = true;
         }
     }

@@ -63,21 +63,33 @@ fn first_line(p: &[u8]) -> &[u8] {
     window.get(..end).unwrap_or_default()
 }
 
+/// Whether `p` can start a text protocol line at all: an upper-case ASCII letter. Binary
+/// payloads (TLS continuation data, media) leave here without any scan.
+fn starts_like_text(p: &[u8]) -> bool {
+    p.first().is_some_and(u8::is_ascii_uppercase)
+}
+
 fn is_sip(p: &[u8]) -> bool {
-    let line = first_line(p);
-    if line.starts_with(b"SIP/2.0 ") {
+    if !starts_like_text(p) {
+        return false;
+    }
+    if p.starts_with(b"SIP/2.0 ") {
         return true;
     }
-    SIP_METHODS.iter().any(|m| line.starts_with(m)) && line.ends_with(b" SIP/2.0")
+    SIP_METHODS.iter().any(|m| p.starts_with(m)) && first_line(p).ends_with(b" SIP/2.0")
 }
 
 fn is_http(p: &[u8]) -> bool {
-    let line = first_line(p);
-    if line.starts_with(b"HTTP/1.") {
+    if !starts_like_text(p) {
+        return false;
+    }
+    if p.starts_with(b"HTTP/1.") {
         return true;
     }
-    HTTP_METHODS.iter().any(|m| line.starts_with(m))
-        && (line.ends_with(b" HTTP/1.1") || line.ends_with(b" HTTP/1.0"))
+    HTTP_METHODS.iter().any(|m| p.starts_with(m)) && {
+        let line = first_line(p);
+        line.ends_with(b" HTTP/1.1") || line.ends_with(b" HTTP/1.0")
+    }
 }
 
 fn is_xmpp(p: &[u8]) -> bool {

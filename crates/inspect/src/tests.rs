@@ -192,7 +192,8 @@ proptest! {
             let _ = probe_stun(p);
         }
         let nonempty = payloads.iter().filter(|p| !p.is_empty()).count();
-        prop_assert!(i.settled() || nonempty < usize::from(MAX_INSPECTED));
+        let limit = if tcp { MAX_INSPECTED_TCP } else { MAX_INSPECTED };
+        prop_assert!(i.settled() || nonempty < usize::from(limit));
         prop_assert_eq!(i.payload_seen(), nonempty > 0);
     }
 }

@@ -1,11 +1,13 @@
 //! `flows.parquet`: Arrow builders flushed every [`BATCH_ROWS`] rows into a zstd Parquet file
 //! that is written under a temporary name and renamed into place by [`Sink::finish`], so a
-//! reader never sees half a file.
+//! reader never sees half a file. Encoding and compression run on a thread of their own.
 
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use arrow::array::{
     ArrayRef, BooleanBuilder, RecordBatch, StringBuilder, TimestampNanosecondBuilder,
@@ -14,7 +16,8 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::errors::ParquetError;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::{CaptureMeta, Error, FlowRow, RunStats, Sink};
 
@@ -201,13 +204,65 @@ impl Columns {
     }
 }
 
+/// The encoding thread: it receives full Arrow batches and encodes, compresses and writes them,
+/// so that the pipeline's thread only fills column builders.
+struct Encoder {
+    tx: Option<SyncSender<RecordBatch>>,
+    thread: Option<JoinHandle<Result<File, ParquetError>>>,
+}
+
+impl Encoder {
+    fn start(mut writer: ArrowWriter<File>) -> std::io::Result<Encoder> {
+        // One batch queued while one is encoded: bounded memory, and the two threads overlap.
+        let (tx, rx) = sync_channel::<RecordBatch>(1);
+        let thread = std::thread::Builder::new()
+            .name("sfbflow-parquet".into())
+            .spawn(move || {
+                for batch in rx {
+                    writer.write(&batch)?;
+                }
+                writer.into_inner()
+            })?;
+        Ok(Encoder {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits for the thread and returns what it ended with.
+    fn join(&mut self) -> Result<File, ParquetError> {
+        self.tx = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(ParquetError::General(
+                "the Parquet writer thread panicked".into(),
+            )),
+            None => Err(ParquetError::General(
+                "the Parquet writer already finished".into(),
+            )),
+        }
+    }
+
+    /// Hands a batch to the thread; when the thread has stopped, returns its error.
+    fn send(&mut self, batch: RecordBatch) -> Result<(), ParquetError> {
+        match self.tx.as_ref().map(|tx| tx.send(batch)) {
+            Some(Ok(())) => Ok(()),
+            _ => self.join().and_then(|_| {
+                Err(ParquetError::General(
+                    "the Parquet writer stopped early".into(),
+                ))
+            }),
+        }
+    }
+}
+
 /// Writes `flows.parquet`.
 pub struct ParquetSink {
     path: PathBuf,
     tmp_path: PathBuf,
     schema: SchemaRef,
     columns: Columns,
-    writer: Option<ArrowWriter<File>>,
+    encoder: Option<Encoder>,
     rows_written: u64,
 }
 
@@ -232,6 +287,8 @@ impl ParquetSink {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(BATCH_ROWS))
+            // Row-group statistics are what DuckDB, Spark and Trino prune with.
+            .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_created_by(format!("sfbflow {}", env!("CARGO_PKG_VERSION")))
             .build();
         let schema = flow_schema();
@@ -241,12 +298,16 @@ impl ParquetSink {
                 source,
             }
         })?;
+        let encoder = Encoder::start(writer).map_err(|source| Error::Io {
+            path: tmp_path.clone(),
+            source,
+        })?;
         Ok(ParquetSink {
             path,
             tmp_path,
             schema,
             columns: Columns::new(),
-            writer: Some(writer),
+            encoder: Some(encoder),
             rows_written: 0,
         })
     }
@@ -272,8 +333,8 @@ impl ParquetSink {
                 path: self.path.clone(),
                 source,
             })?;
-        if let Some(w) = self.writer.as_mut() {
-            w.write(&batch).map_err(|source| Error::Parquet {
+        if let Some(e) = self.encoder.as_mut() {
+            e.send(batch).map_err(|source| Error::Parquet {
                 path: self.path.clone(),
                 source,
             })?;
@@ -307,8 +368,8 @@ impl Sink for ParquetSink {
 
     fn finish(&mut self, _stats: &RunStats) -> Result<(), Error> {
         self.flush_batch()?;
-        if let Some(w) = self.writer.take() {
-            let file = w.into_inner().map_err(|source| Error::Parquet {
+        if let Some(mut e) = self.encoder.take() {
+            let file = e.join().map_err(|source| Error::Parquet {
                 path: self.path.clone(),
                 source,
             })?;
@@ -327,8 +388,10 @@ impl Sink for ParquetSink {
 
 impl Drop for ParquetSink {
     fn drop(&mut self) {
-        // Not finished (an error elsewhere ended the run): leave no partial file behind.
-        if self.writer.is_some() {
+        // Not finished (an error elsewhere ended the run): stop the thread and leave no partial
+        // file behind.
+        if let Some(mut e) = self.encoder.take() {
+            let _ = e.join();
             let _ = std::fs::remove_file(&self.tmp_path);
         }
     }
