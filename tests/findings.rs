@@ -116,6 +116,22 @@ fn media_port_out_of_range() {
 }
 
 #[test]
+fn a_configured_client_media_range_narrows_the_documented_media() {
+    let narrowed = format!("{TOPOLOGY}\n[ports]\nclient_media = \"50000-50059\"\n");
+    // Inside the configured range: documented media.
+    let mut pcap = Pcap::new();
+    pcap.udp_exchange(CLIENT, 50010, FE, 50000, b"m", b"m");
+    assert_eq!(run(&pcap, Some(&narrowed))[0]["documented"], true);
+    // The default client range (1024-65535) would allow 40010; the deployment's does not.
+    let mut pcap = Pcap::new();
+    pcap.udp_exchange(CLIENT, 40010, FE, 50000, b"m", b"m");
+    assert_eq!(run(&pcap, Some(TOPOLOGY))[0]["documented"], true);
+    let v = &run(&pcap, Some(&narrowed))[0];
+    assert_eq!(v["documented"], false);
+    assert_eq!(v["finding"], "media_port_out_of_range");
+}
+
+#[test]
 fn media_answered_first_is_turned_round() {
     // The Front End's datagram is captured first: the flow table says the FE initiated, the
     // catalogue documents client -> AV MCU, and media matches in either direction.

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use sfbflow_flow::Transport;
 
-use crate::topology::{RoleSet, Topology};
+use crate::topology::{RoleSet, Topology, ranges_contain};
 use crate::{Basis, Catalogue, Finding, Role, Rule, Security, Verdict};
 
 /// What the classifier is told about a flow.
@@ -142,7 +142,19 @@ impl<'c> Classifier<'c> {
                     .initiator
                     .is_none_or(|r| ri.contains(r) || r == Role::InternetAny)
                 && rule.initiator_ports.as_ref().is_none_or(|p| p.contains(pi))
+                && self.client_media_ok(rule, rule.initiator, pi)
+                && self.client_media_ok(rule, Some(rule.responder), pr)
         })
+    }
+
+    /// A media rule's client side must use the deployment's client media range when the
+    /// topology configures one (`[ports] client_media`, e.g. 50000-50059).
+    fn client_media_ok(&self, rule: &Rule, side: Option<Role>, port: u16) -> bool {
+        let client = matches!(side, Some(Role::InternalClient | Role::ExternalClient));
+        match self.topology.and_then(|t| t.ports.client_media.as_deref()) {
+            Some(ranges) if rule.media && client => ranges_contain(ranges, port),
+            _ => true,
+        }
     }
 
     /// The verdict for one flow.
