@@ -3,8 +3,10 @@
 //!
 //! This module holds the verdict vocabulary that every output row carries.
 
+pub mod certs;
 mod classify;
 mod role;
+pub mod signin;
 mod verdict;
 
 pub use classify::{Classification, Classifier, FlowFacts};

@@ -10,7 +10,12 @@
 //! (that takes several packets with one SSRC and advancing sequence numbers), and STUN needs its
 //! length field to agree with the datagram and the RFC 5389 magic cookie (or the RFC 3489 types).
 
+pub mod dns;
 mod probes;
+pub mod sdp;
+pub mod sip;
+pub mod stun;
+pub mod tls;
 
 use sfbflow_flow::Transport;
 
