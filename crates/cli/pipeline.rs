@@ -196,6 +196,16 @@ pub fn flow_row<'a>(
         end_reason: rec.end_reason.as_str(),
         vlan: f.vlan,
         tunnel: tunnel_name(f.tunnel),
+        tls_version: None,
+        tls_cert_subject: None,
+        tls_cert_sans: None,
+        cert_problem: None,
+        sip_method: None,
+        sip_user_agent: None,
+        stun_seen: None,
+        stun_method: None,
+        rtp_codec: None,
+        dns_query: None,
     }
 }
 
@@ -389,6 +399,8 @@ impl Pipeline {
             flows_evicted: t.flows_evicted,
             peak_live_flows: t.peak_live_flows,
             packets_out_of_order: t.packets_out_of_order,
+            signin_paths: Vec::new(),
+            inspection: Vec::new(),
         }
     }
 }

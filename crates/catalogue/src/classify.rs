@@ -319,6 +319,104 @@ impl<'c> Classifier<'c> {
     }
 }
 
+impl Classifier<'_> {
+    /// Why a flow is not documented, in a sentence for people (`findings.parquet`'s `detail`):
+    /// what the documentation says about these roles, port and protocol. Empty for a documented
+    /// flow.
+    pub fn explain(&self, f: &FlowFacts<'_>, c: &Classification) -> String {
+        let v = &c.verdict;
+        let Some(finding) = v.finding else {
+            return String::new();
+        };
+        let (ini, res) = if c.swapped {
+            (f.responder, f.initiator)
+        } else {
+            (f.initiator, f.responder)
+        };
+        let t = f.transport.as_str();
+        let role = |r: Option<&str>| r.unwrap_or("?").to_string();
+        let (ri, rr) = (role(v.initiator_role), role(v.responder_role));
+        let rule = v.rule_id.as_deref().and_then(|id| self.catalogue.rule(id));
+        match finding {
+            Finding::UnknownEndpoint => {
+                let topo = self.topology;
+                let missing: Vec<String> = [ini.0, res.0]
+                    .into_iter()
+                    .filter(|a| topo.is_none_or(|t| t.roles_of(*a).is_empty()))
+                    .map(|a| a.to_string())
+                    .collect();
+                format!("{} not in the topology", missing.join(" and "))
+            }
+            Finding::UndocumentedRolePair => {
+                format!("the documentation has no flow from {ri} to {rr}")
+            }
+            Finding::UndocumentedPort | Finding::MediaPortOutOfRange => {
+                let ports = self.pair_ports(v, f.transport);
+                let what = if finding == Finding::MediaPortOutOfRange {
+                    "media and relay"
+                } else {
+                    "flows"
+                };
+                format!(
+                    "{ri} -> {rr} {what} are documented on {}, not {t}/{}",
+                    if ports.is_empty() {
+                        "other transports".to_string()
+                    } else {
+                        ports
+                    },
+                    res.1
+                )
+            }
+            Finding::ReversedDirection => match rule {
+                Some(r) => format!(
+                    "{} documents {} -> {} on {t}/{}; here {ri} opened it to {rr}",
+                    r.id,
+                    r.initiator.map_or("any", Role::as_str),
+                    r.responder,
+                    r.ports,
+                    
+                ),
+                None => format!("documented the other way round; here {ri} opened it"),
+            },
+            Finding::ProtocolMismatch => match rule {
+                Some(r) => format!(
+                    "{} documents {} ({}) on {t}/{}; the bytes are {}",
+                    r.id,
+                    r.protocol,
+                    r.security,
+                    r.ports,
+                    f.app_protocol.unwrap_or("unknown")
+                ),
+                None => format!("the bytes are {}", f.app_protocol.unwrap_or("unknown")),
+            },
+            Finding::UnknownPort => format!("no documented flow uses {t}/{}", res.1),
+        }
+    }
+
+    /// The transport/ports on which the verdict's role pair is documented, either way round.
+    fn pair_ports(&self, v: &Verdict, transport: Transport) -> String {
+        let (Some(a), Some(b)) = (
+            v.initiator_role.and_then(Role::from_name),
+            v.responder_role.and_then(Role::from_name),
+        ) else {
+            return String::new();
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for r in self
+            .catalogue
+            .by_pair(a, b)
+            .chain(self.catalogue.by_pair(b, a))
+            .filter(|r| r.transport.contains(transport))
+        {
+            let p = format!("{}/{}", transport.as_str(), r.ports);
+            if !seen.contains(&p) {
+                seen.push(p);
+            }
+        }
+        seen.join(", ")
+    }
+}
+
 /// Fills the rule's columns of a verdict.
 fn fill(v: &mut Verdict, rule: &Rule) {
     v.workload = Some(rule.workload);

@@ -14,6 +14,7 @@ pub mod dns;
 mod probes;
 pub mod sdp;
 pub mod sip;
+pub mod stream;
 pub mod stun;
 pub mod tls;
 

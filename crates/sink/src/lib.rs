@@ -4,23 +4,29 @@
 //! - [`ParquetSink`]: `flows.parquet` (zstd), written to a temporary name and renamed when complete.
 //! - [`JsonLinesSink`]: one JSON object per flow and line, flushed per line.
 //! - [`SummarySink`]: a plain-text summary for people.
+//! - [`ParquetTables`]: `dns.parquet`, `sip.parquet` and `findings.parquet` beside it.
 //!
 //! Every sink sees the same flat [`FlowRow`]; its columns are those of `flow_schema()`.
 
+mod columns;
 mod error;
 mod jsonl;
 mod parquet_sink;
 mod row;
 mod stats;
 mod summary;
+mod table_file;
+mod tables;
 mod time;
 
+pub use columns::{TableRow, Value};
 pub use error::Error;
 pub use jsonl::JsonLinesSink;
 pub use parquet_sink::{BATCH_ROWS, ParquetSink, flow_schema};
 pub use row::FlowRow;
 pub use stats::{InputStats, RunStats};
 pub use summary::SummarySink;
+pub use tables::{DnsRow, FindingRow, ParquetTables, SipDialogRow};
 pub use time::format_rfc3339_nanos;
 
 /// Information about the run, given to [`Sink::begin`].
@@ -36,6 +42,21 @@ pub trait Sink {
     fn begin(&mut self, meta: &CaptureMeta) -> Result<(), Error>;
     /// Called once per finished flow, in the order flows end.
     fn flow(&mut self, row: &FlowRow<'_>) -> Result<(), Error>;
+    /// Called once per DNS lookup, when it is answered or given up on.
+    fn dns(&mut self, row: &DnsRow) -> Result<(), Error> {
+        let _ = row;
+        Ok(())
+    }
+    /// Called once per SIP dialog, when it has ended (or at the end of the run).
+    fn sip_dialog(&mut self, row: &SipDialogRow) -> Result<(), Error> {
+        let _ = row;
+        Ok(())
+    }
+    /// Called once per finding, after the flow it is about.
+    fn finding(&mut self, row: &FindingRow) -> Result<(), Error> {
+        let _ = row;
+        Ok(())
+    }
     /// Called once at the end; completes the output (renames files, prints the summary).
     fn finish(&mut self, stats: &RunStats) -> Result<(), Error>;
 }

@@ -1,25 +1,22 @@
 //! `flows.parquet`: Arrow builders flushed every [`BATCH_ROWS`] rows into a zstd Parquet file
-//! that is written under a temporary name and renamed into place by [`Sink::finish`], so a
-//! reader never sees half a file. Encoding and compression run on a thread of their own.
+//! ([`TableFile`]: written under a temporary name and renamed into place by [`Sink::finish`], so
+//! a reader never sees half a file; encoding and compression run on a thread of their own).
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, sync_channel};
-use std::thread::JoinHandle;
 
 use arrow::array::{
     ArrayRef, BooleanBuilder, RecordBatch, StringBuilder, TimestampNanosecondBuilder,
     UInt16Builder, UInt64Builder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::errors::ParquetError;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
+use crate::table_file::TableFile;
 use crate::{CaptureMeta, Error, FlowRow, RunStats, Sink};
+
+/// The optional evidence columns at the end of `flows.parquet` (`tls_version` .. `dns_query`).
+const EVIDENCE_COLUMNS: usize = 10;
 
 /// Rows per Arrow batch and per Parquet row group.
 pub const BATCH_ROWS: usize = 65_536;
@@ -59,6 +56,16 @@ pub fn flow_schema() -> SchemaRef {
         s("end_reason", false),
         Field::new("vlan", DataType::UInt16, true),
         s("tunnel", true),
+        s("tls_version", true),
+        s("tls_cert_subject", true),
+        s("tls_cert_sans", true),
+        s("cert_problem", true),
+        s("sip_method", true),
+        s("sip_user_agent", true),
+        s("stun_seen", true),
+        s("stun_method", true),
+        s("rtp_codec", true),
+        s("dns_query", true),
     ]))
 }
 
@@ -88,6 +95,8 @@ struct Columns {
     end_reason: StringBuilder,
     vlan: UInt16Builder,
     tunnel: StringBuilder,
+    /// The optional evidence columns after `tunnel`, in schema order.
+    evidence: [StringBuilder; EVIDENCE_COLUMNS],
     rows: usize,
 }
 
@@ -121,6 +130,7 @@ impl Columns {
             end_reason: st(),
             vlan: UInt16Builder::with_capacity(BATCH_ROWS),
             tunnel: st(),
+            evidence: std::array::from_fn(|_| StringBuilder::new()),
             rows: 0,
         }
     }
@@ -163,12 +173,27 @@ impl Columns {
         self.end_reason.append_value(r.end_reason);
         self.vlan.append_option(r.vlan);
         self.tunnel.append_option(r.tunnel);
+        let evidence = [
+            r.tls_version,
+            r.tls_cert_subject,
+            r.tls_cert_sans,
+            r.cert_problem,
+            r.sip_method,
+            r.sip_user_agent,
+            r.stun_seen,
+            r.stun_method,
+            r.rtp_codec,
+            r.dns_query,
+        ];
+        for (b, v) in self.evidence.iter_mut().zip(evidence) {
+            b.append_option(v);
+        }
         self.rows += 1;
     }
 
     fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, arrow::error::ArrowError> {
         let [c0, c1, c2, c3, c4, c5] = &mut self.counters;
-        let cols: Vec<ArrayRef> = vec![
+        let mut cols: Vec<ArrayRef> = vec![
             Arc::new(self.flow_id.finish()),
             Arc::new(self.first_ts.finish()),
             Arc::new(self.last_ts.finish()),
@@ -199,77 +224,26 @@ impl Columns {
             Arc::new(self.vlan.finish()),
             Arc::new(self.tunnel.finish()),
         ];
+        for b in &mut self.evidence {
+            cols.push(Arc::new(b.finish()));
+        }
         self.rows = 0;
         RecordBatch::try_new(schema.clone(), cols)
     }
 }
 
-/// The encoding thread: it receives full Arrow batches and encodes, compresses and writes them,
-/// so that the pipeline's thread only fills column builders.
-struct Encoder {
-    tx: Option<SyncSender<RecordBatch>>,
-    thread: Option<JoinHandle<Result<File, ParquetError>>>,
-}
-
-impl Encoder {
-    fn start(mut writer: ArrowWriter<File>) -> std::io::Result<Encoder> {
-        // One batch queued while one is encoded: bounded memory, and the two threads overlap.
-        let (tx, rx) = sync_channel::<RecordBatch>(1);
-        let thread = std::thread::Builder::new()
-            .name("sfbflow-parquet".into())
-            .spawn(move || {
-                for batch in rx {
-                    writer.write(&batch)?;
-                }
-                writer.into_inner()
-            })?;
-        Ok(Encoder {
-            tx: Some(tx),
-            thread: Some(thread),
-        })
-    }
-
-    /// Waits for the thread and returns what it ended with.
-    fn join(&mut self) -> Result<File, ParquetError> {
-        self.tx = None;
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(ParquetError::General(
-                "the Parquet writer thread panicked".into(),
-            )),
-            None => Err(ParquetError::General(
-                "the Parquet writer already finished".into(),
-            )),
-        }
-    }
-
-    /// Hands a batch to the thread; when the thread has stopped, returns its error.
-    fn send(&mut self, batch: RecordBatch) -> Result<(), ParquetError> {
-        match self.tx.as_ref().map(|tx| tx.send(batch)) {
-            Some(Ok(())) => Ok(()),
-            _ => self.join().and_then(|_| {
-                Err(ParquetError::General(
-                    "the Parquet writer stopped early".into(),
-                ))
-            }),
-        }
-    }
-}
-
 /// Writes `flows.parquet`.
 pub struct ParquetSink {
-    path: PathBuf,
-    tmp_path: PathBuf,
+    file: TableFile,
     schema: SchemaRef,
     columns: Columns,
-    encoder: Option<Encoder>,
     rows_written: u64,
 }
 
 impl std::fmt::Debug for ParquetSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParquetSink")
-            .field("path", &self.path)
+            .field("path", &self.file.path())
             .field("rows_written", &self.rows_written)
             .finish()
     }
@@ -278,43 +252,19 @@ impl std::fmt::Debug for ParquetSink {
 impl ParquetSink {
     /// A sink that will write `path` (through a temporary file beside it).
     pub fn create(path: impl Into<PathBuf>) -> Result<Self, Error> {
-        let path = path.into();
-        let tmp_path = temp_name(&path);
-        let file = File::create(&tmp_path).map_err(|source| Error::Io {
-            path: tmp_path.clone(),
-            source,
-        })?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_max_row_group_row_count(Some(BATCH_ROWS))
-            // Row-group statistics are what DuckDB, Spark and Trino prune with.
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_created_by(format!("sfbflow {}", env!("CARGO_PKG_VERSION")))
-            .build();
         let schema = flow_schema();
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| {
-            Error::Parquet {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        let encoder = Encoder::start(writer).map_err(|source| Error::Io {
-            path: tmp_path.clone(),
-            source,
-        })?;
+        let file = TableFile::create(path.into(), schema.clone())?;
         Ok(ParquetSink {
-            path,
-            tmp_path,
+            file,
             schema,
             columns: Columns::new(),
-            encoder: Some(encoder),
             rows_written: 0,
         })
     }
 
     /// The final path of the file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// Rows handed to the sink so far.
@@ -330,26 +280,11 @@ impl ParquetSink {
             .columns
             .finish(&self.schema)
             .map_err(|source| Error::Arrow {
-                path: self.path.clone(),
+                path: self.file.path().to_path_buf(),
                 source,
             })?;
-        if let Some(e) = self.encoder.as_mut() {
-            e.send(batch).map_err(|source| Error::Parquet {
-                path: self.path.clone(),
-                source,
-            })?;
-        }
-        Ok(())
+        self.file.write(batch)
     }
-}
-
-/// `dir/flows.parquet` -> `dir/.flows.parquet.partial`
-fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.partial"))
 }
 
 impl Sink for ParquetSink {
@@ -368,31 +303,6 @@ impl Sink for ParquetSink {
 
     fn finish(&mut self, _stats: &RunStats) -> Result<(), Error> {
         self.flush_batch()?;
-        if let Some(mut e) = self.encoder.take() {
-            let file = e.join().map_err(|source| Error::Parquet {
-                path: self.path.clone(),
-                source,
-            })?;
-            file.sync_all().map_err(|source| Error::Io {
-                path: self.tmp_path.clone(),
-                source,
-            })?;
-            std::fs::rename(&self.tmp_path, &self.path).map_err(|source| Error::Io {
-                path: self.path.clone(),
-                source,
-            })?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for ParquetSink {
-    fn drop(&mut self) {
-        // Not finished (an error elsewhere ended the run): stop the thread and leave no partial
-        // file behind.
-        if let Some(mut e) = self.encoder.take() {
-            let _ = e.join();
-            let _ = std::fs::remove_file(&self.tmp_path);
-        }
+        self.file.finish()
     }
 }

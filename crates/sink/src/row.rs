@@ -68,11 +68,32 @@ pub struct FlowRow<'a> {
     pub vlan: Option<u16>,
     /// Tunnel the flow was carried in (`gre`, `erspan`, `vxlan`, `geneve`, ...), if any.
     pub tunnel: Option<&'static str>,
+    /// TLS version negotiated (`TLS 1.2`, ...), or offered when the server's answer was not seen.
+    pub tls_version: Option<&'a str>,
+    /// Subject common name of the server's certificate (visible up to TLS 1.2).
+    pub tls_cert_subject: Option<&'a str>,
+    /// DNS names of the server certificate's subject alternative names, joined with `,`.
+    pub tls_cert_sans: Option<&'a str>,
+    /// Certificate problems against the poster's requirements for the responder's role, codes
+    /// joined with `,` (details in `findings.parquet`).
+    pub cert_problem: Option<&'a str>,
+    /// First SIP request method seen on the flow (`REGISTER`, `INVITE`, ...).
+    pub sip_method: Option<&'a str>,
+    /// First SIP User-Agent (or Server) header seen on the flow.
+    pub sip_user_agent: Option<&'a str>,
+    /// STUN family seen on the flow (`STUN`, `TURN`, `MS-TURN`), also when media followed.
+    pub stun_seen: Option<&'a str>,
+    /// First STUN message of the flow (`Binding request`, `Allocate request`, ...).
+    pub stun_method: Option<&'a str>,
+    /// RTP payload type's codec for static types (`PCMU`, `G722`, ...), `dynamic(N)` otherwise.
+    pub rtp_codec: Option<&'a str>,
+    /// First name asked for on a DNS flow.
+    pub dns_query: Option<&'a str>,
 }
 
 impl Serialize for FlowRow<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(30))?;
+        let mut m = s.serialize_map(Some(40))?;
         m.serialize_entry("flow_id", &self.flow_id)?;
         m.serialize_entry("first_ts", &format_rfc3339_nanos(self.first_ts_nanos))?;
         m.serialize_entry("last_ts", &format_rfc3339_nanos(self.last_ts_nanos))?;
@@ -102,6 +123,16 @@ impl Serialize for FlowRow<'_> {
         m.serialize_entry("end_reason", self.end_reason)?;
         m.serialize_entry("vlan", &self.vlan)?;
         m.serialize_entry("tunnel", &self.tunnel)?;
+        m.serialize_entry("tls_version", &self.tls_version)?;
+        m.serialize_entry("tls_cert_subject", &self.tls_cert_subject)?;
+        m.serialize_entry("tls_cert_sans", &self.tls_cert_sans)?;
+        m.serialize_entry("cert_problem", &self.cert_problem)?;
+        m.serialize_entry("sip_method", &self.sip_method)?;
+        m.serialize_entry("sip_user_agent", &self.sip_user_agent)?;
+        m.serialize_entry("stun_seen", &self.stun_seen)?;
+        m.serialize_entry("stun_method", &self.stun_method)?;
+        m.serialize_entry("rtp_codec", &self.rtp_codec)?;
+        m.serialize_entry("dns_query", &self.dns_query)?;
         m.end()
     }
 }

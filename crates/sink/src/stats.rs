@@ -50,6 +50,12 @@ pub struct RunStats {
     pub peak_live_flows: u64,
     /// Frames whose timestamp went backwards.
     pub packets_out_of_order: u64,
+    /// Each client's sign-in discovery (the poster's DNS lookup order), one line per client and
+    /// domain, at most a bounded number of clients.
+    pub signin_paths: Vec<String>,
+    /// Payload inspection counters (`tcp streams with a gap`, `SIP messages too large`, ...),
+    /// only the non-zero ones, by name.
+    pub inspection: Vec<(&'static str, u64)>,
 }
 
 impl RunStats {

@@ -63,6 +63,21 @@ pub struct SummarySink<W: Write> {
     by_workload: BTreeMap<String, Tally>,
     by_role_pair: BTreeMap<String, Tally>,
     offenders: BTreeMap<String, BTreeMap<String, Tally>>,
+    cert_problems: BTreeMap<String, BTreeMap<String, Tally>>,
+    dns: DnsTally,
+    sip_by_request: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    sip_agents: BTreeMap<String, u64>,
+    sip_dialogs: u64,
+    sip_media_flows: u64,
+}
+
+/// DNS lookups seen.
+#[derive(Debug, Default)]
+struct DnsTally {
+    lookups: u64,
+    unanswered: u64,
+    by_rcode: BTreeMap<&'static str, u64>,
+    signin: u64,
 }
 
 impl<W: Write> SummarySink<W> {
@@ -80,6 +95,12 @@ impl<W: Write> SummarySink<W> {
             by_workload: BTreeMap::new(),
             by_role_pair: BTreeMap::new(),
             offenders: BTreeMap::new(),
+            cert_problems: BTreeMap::new(),
+            dns: DnsTally::default(),
+            sip_by_request: BTreeMap::new(),
+            sip_agents: BTreeMap::new(),
+            sip_dialogs: 0,
+            sip_media_flows: 0,
         }
     }
 
@@ -179,6 +200,16 @@ impl<W: Write> SummarySink<W> {
                     }
                 }
             }
+            if !self.cert_problems.is_empty() {
+                line("  certificates against the poster's requirements:".to_string());
+                for (code, flows) in &self.cert_problems {
+                    let n: u64 = flows.values().map(|t| t.flows).sum();
+                    line(format!("    {code:<24} {n:>10} flows"));
+                    for (who, t) in ranked(flows).iter().take(TOP) {
+                        line(format!("      {who:<56} {:>6} flows", t.flows));
+                    }
+                }
+            }
             let ends: Vec<String> = self
                 .by_end
                 .iter()
@@ -186,6 +217,7 @@ impl<W: Write> SummarySink<W> {
                 .collect();
             line(format!("  flow ends: {}", ends.join(", ")));
         }
+        self.render_evidence(stats, &mut line);
         if !stats.malformed.is_empty() {
             line("  malformed frames by reason:".to_string());
             for (reason, n) in &stats.malformed {
@@ -239,6 +271,70 @@ impl<W: Write> SummarySink<W> {
     }
 }
 
+impl<W: Write> SummarySink<W> {
+    /// The DNS, sign-in, SIP and inspection sections.
+    fn render_evidence(&self, stats: &RunStats, line: &mut impl FnMut(String)) {
+        let d = &self.dns;
+        if d.lookups > 0 {
+            let rcodes: Vec<String> = d.by_rcode.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            line(format!(
+                "  DNS: {} lookups ({} unanswered; {}); {} of them sign-in discovery names",
+                d.lookups,
+                d.unanswered,
+                if rcodes.is_empty() {
+                    "no responses".to_string()
+                } else {
+                    rcodes.join(", ")
+                },
+                d.signin
+            ));
+        }
+        if !stats.signin_paths.is_empty() {
+            line("  sign-in discovery, per client (the poster's lookup order):".to_string());
+            for p in &stats.signin_paths {
+                line(format!("    {p}"));
+            }
+        }
+        if self.sip_dialogs > 0 {
+            line(format!(
+                "  SIP: {} dialogs, {} media flows linked to them through SDP",
+                self.sip_dialogs, self.sip_media_flows
+            ));
+            for (method, states) in &self.sip_by_request {
+                let v: Vec<String> = states.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                line(format!("    {method:<12} {}", v.join(", ")));
+            }
+            if !self.sip_agents.is_empty() {
+                let mut agents: Vec<(&String, &u64)> = self.sip_agents.iter().collect();
+                agents.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                line("    user agents and servers:".to_string());
+                for (a, n) in agents.iter().take(TOP) {
+                    line(format!("      {a:<56} {n:>6} dialogs"));
+                }
+            }
+        }
+        if !stats.inspection.is_empty() {
+            let v: Vec<String> = stats
+                .inspection
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            line(format!("  payload inspection: {}", v.join(", ")));
+        }
+    }
+}
+
+/// Counts `key` in a map bounded to [`MAX_KEYS`] keys.
+fn count_bounded(map: &mut BTreeMap<String, u64>, key: &str) {
+    if let Some(n) = map.get_mut(key) {
+        *n += 1;
+    } else if map.len() < MAX_KEYS {
+        map.insert(key.to_string(), 1);
+    } else {
+        *map.entry("(other)".to_string()).or_default() += 1;
+    }
+}
+
 impl<W: Write> Sink for SummarySink<W> {
     fn begin(&mut self, _meta: &CaptureMeta) -> Result<(), Error> {
         Ok(())
@@ -284,6 +380,64 @@ impl<W: Write> Sink for SummarySink<W> {
                 add_bounded(m, &who, row);
             }
         }
+        Ok(())
+    }
+
+    fn dns(&mut self, row: &crate::DnsRow) -> Result<(), Error> {
+        let d = &mut self.dns;
+        d.lookups += 1;
+        match row.rcode {
+            Some(r) => *d.by_rcode.entry(r).or_default() += 1,
+            None => d.unanswered += 1,
+        }
+        if row.signin_step.is_some() {
+            d.signin += 1;
+        }
+        Ok(())
+    }
+
+    fn sip_dialog(&mut self, row: &crate::SipDialogRow) -> Result<(), Error> {
+        self.sip_dialogs += 1;
+        self.sip_media_flows += u64::from(row.media_flows);
+        let method = row.first_request.as_deref().unwrap_or("(responses)");
+        if self.sip_by_request.len() < MAX_KEYS || self.sip_by_request.contains_key(method) {
+            *self
+                .sip_by_request
+                .entry(method.to_string())
+                .or_default()
+                .entry(row.state)
+                .or_default() += 1;
+        }
+        for agent in [&row.user_agent, &row.server].into_iter().flatten() {
+            count_bounded(&mut self.sip_agents, agent);
+        }
+        Ok(())
+    }
+
+    fn finding(&mut self, row: &crate::FindingRow) -> Result<(), Error> {
+        if row.kind != "certificate" {
+            return Ok(());
+        }
+        let who = format!(
+            "{} -> {} {}/{}{}",
+            row.initiator_ip,
+            row.responder_ip,
+            row.transport,
+            row.responder_port,
+            row.tls_sni
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        );
+        let map = self.cert_problems.entry(row.code.clone()).or_default();
+        let tally = if map.len() < MAX_KEYS || map.contains_key(&who) {
+            map.entry(who).or_default()
+        } else {
+            map.entry("(other)".to_string()).or_default()
+        };
+        tally.flows += 1;
+        tally.packets += row.packets;
+        tally.bytes += row.bytes;
         Ok(())
     }
 
