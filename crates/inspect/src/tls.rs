@@ -25,6 +25,11 @@
 //!   ServerHelloDone, or at the first ChangeCipherSpec, application-data or alert record
 //!   (TLS 1.3, session resumption, refusal).
 //!
+//! A stream that does not begin with a TLS record carrying the direction's first message is
+//! [`Progress::NotTls`]; so is an SSL 2.0-compatible ClientHello (RFC 5246 appendix E.2), which
+//! has no extensions and so no server name. A malformed message after the first one ends the
+//! direction ([`Progress::Done`]) with what was read so far.
+//!
 //! # Cost model
 //!
 //! The functions keep no state of their own: each call walks the record headers from the start

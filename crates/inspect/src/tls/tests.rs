@@ -510,6 +510,12 @@ fn short_prefixes_wait_or_refuse() {
         parse_client(b"\x15\x03\x03\x00\x02\x02\x28", &mut info),
         NotTls
     );
+    // SSL 2.0-compatible ClientHello header (RFC 5246 E.2): msg_length with the high bit set,
+    // msg_type 1, version 3.1.
+    assert_eq!(
+        parse_client(b"\x80\x2e\x01\x03\x01\x00\x15", &mut info),
+        NotTls
+    );
 }
 
 #[test]
