@@ -221,8 +221,8 @@ pub fn parse_stream(buf: &[u8]) -> StreamParse {
 /// Parses one UDP datagram as one SIP message. Leading CR/LF bytes are skipped (a datagram of
 /// only those is a keep-alive: `None`). The header section may end without a blank line at the
 /// end of the datagram. A Content-Length that is smaller than what follows the headers cuts
-/// the body (RFC 3261 §18.3); a missing, larger (truncated capture) or malformed one leaves the
-/// rest of the datagram as the body. `None` when it is not SIP, or the header section is
+/// the body (RFC 3261 §18.3); a larger one (a capture cut the datagram) leaves the whole lines
+/// that are there; a missing or malformed one leaves the rest of the datagram as the body. `None` when it is not SIP, or the header section is
 /// longer than [`MAX_HEADER_BYTES`].
 pub fn parse_datagram(p: &[u8]) -> Option<SipMessage> {
     let msg = p.get(leading_line_ends(p)..)?;
@@ -246,6 +246,13 @@ pub fn parse_datagram(p: &[u8]) -> Option<SipMessage> {
     let rest = msg.get(header_end..)?;
     let body = match content_length(headers) {
         Some(Some(n)) if n <= rest.len() => rest.get(..n)?,
+        // Shorter than announced: a capture cut the datagram. A cut last line would read as a
+        // wrong value (a port missing digits): keep whole lines only.
+        Some(Some(_)) => rest
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .and_then(|i| rest.get(..=i))
+            .unwrap_or_default(),
         _ => rest,
     };
     let whole = msg.get(..header_end.checked_add(body.len())?)?;
@@ -284,12 +291,11 @@ fn start_line(line: &[u8]) -> Option<RawStart<'_>> {
     if !is_text(line.as_bytes()) {
         return None;
     }
-    let head = line.get(..VERSION.len() + 1)?;
-    if head
-        .as_bytes()
-        .get(..VERSION.len())?
-        .eq_ignore_ascii_case(VERSION)
-        && head.ends_with(' ')
+    let bytes = line.as_bytes();
+    if bytes
+        .get(..VERSION.len())
+        .is_some_and(|v| v.eq_ignore_ascii_case(VERSION))
+        && bytes.get(VERSION.len()) == Some(&b' ')
     {
         let rest = line.get(VERSION.len() + 1..)?.trim_start();
         let code_text = rest.get(..3)?;
@@ -349,28 +355,25 @@ fn plausible_prefix(p: &[u8]) -> bool {
             Some(_) => {}
         }
     }
-    // A request line: a method token, a URI, a prefix of the version.
-    let mut parts = p.splitn(3, |b| *b == b' ');
-    let method = parts.next().unwrap_or_default();
-    let method_ok = method.first().is_some_and(u8::is_ascii_uppercase)
-        && method.len() <= MAX_METHOD
-        && method.iter().all(|b| is_token(*b));
-    if !method_ok {
+    // A request line: a method token, a URI, a prefix of the version (runs of white space
+    // between them, as `start_line` accepts).
+    if !p.first().is_some_and(u8::is_ascii_uppercase) {
         return false;
     }
-    match (parts.next(), parts.next()) {
-        (None, _) => true,
-        (Some(uri), None) => !uri.contains(&b'\t'),
-        (Some(uri), Some(version)) => {
-            let n = version.len().min(VERSION.len());
-            !uri.is_empty()
-                && version.len() <= VERSION.len()
-                && version
-                    .get(..n)
-                    .zip(VERSION.get(..n))
-                    .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
-        }
-    }
+    let mut tokens = p
+        .split(|b| matches!(b, b' ' | b'\t'))
+        .filter(|t| !t.is_empty());
+    let (method, uri, version, extra) =
+        (tokens.next(), tokens.next(), tokens.next(), tokens.next());
+    let method_ok = method.is_some_and(|m| m.len() <= MAX_METHOD && m.iter().all(|b| is_token(*b)));
+    let version_ok = version.is_none_or(|v| {
+        let n = v.len().min(VERSION.len());
+        v.len() <= VERSION.len()
+            && v.get(..n)
+                .zip(VERSION.get(..n))
+                .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+    });
+    method_ok && version_ok && extra.is_none() && (uri.is_some() || version.is_none())
 }
 
 enum HeaderEnd {
@@ -716,7 +719,10 @@ fn rsip_shape(msg: &[u8], headers: &[u8]) -> bool {
         .iter()
         .position(|b| *b == b'\n')
         .is_some_and(|i| i > 0 && msg.get(i - 1) == Some(&b'\r'));
-    start_crlf && crlf_only && !folded && lines <= MAX_HEADERS
+    // rsip ends the header section at the first CRLF CRLF after the start line (else after
+    // the first header line): at least one header line and our blank line make that ours.
+    let ends_blank = headers.len() > 2 && headers.ends_with(b"\r\n\r\n");
+    start_crlf && crlf_only && !folded && ends_blank && lines <= MAX_HEADERS
 }
 
 /// Reads the header fields with `rsip`; `None` when it refuses the message.
@@ -921,7 +927,18 @@ impl<'a> MimeParts<'a> {
             let rest = self.body.get(pos..)?;
             let i = find(rest, self.delimiter)?;
             let at = pos + i;
-            if at == 0 || self.body.get(at - 1) == Some(&b'\n') {
+            let line_start = at == 0 || self.body.get(at - 1) == Some(&b'\n');
+            // The delimiter ends there: "--" (the close), padding, or the line end
+            // (RFC 2046 §5.1.1); "--boundaryX" is text.
+            let after = self
+                .body
+                .get(at + self.delimiter.len()..)
+                .unwrap_or_default();
+            let ends = matches!(
+                after,
+                [] | [b'\r' | b'\n' | b' ' | b'\t', ..] | [b'-', b'-', ..]
+            );
+            if line_start && ends {
                 return Some(at);
             }
             pos = at + 1;
@@ -1829,6 +1846,24 @@ mod tests {
         }
     }
 
+    /// Without a blank line rsip would end the headers after the first one: such a datagram
+    /// goes to the tolerant scan.
+    #[test]
+    fn datagram_without_blank_line() {
+        let msg = b"BYE sip:bob@contoso.com SIP/2.0\r\nCall-ID: nb-1\r\nFrom: <sip:alice@contoso.com>;tag=a\r\nCSeq: 9 BYE\r\n";
+        assert!(!rsip_shape(msg, header_block(msg)));
+        let m = datagram(msg);
+        assert_eq!(m.call_id, some("nb-1"));
+        assert_eq!(m.from_tag, some("a"));
+        assert_eq!(m.cseq, Some((9, "BYE".to_owned())));
+        // A start line alone, with or without its line end.
+        assert_eq!(
+            datagram(b"OPTIONS sip:bob@contoso.com SIP/2.0").call_id,
+            None
+        );
+        assert_eq!(datagram(b"SIP/2.0 200 OK\r\n").status(), Some(200));
+    }
+
     #[test]
     fn folded_and_spaced_headers() {
         let msg = "OPTIONS sip:bob@contoso.com SIP/2.0\r\n\
@@ -1960,11 +1995,17 @@ mod tests {
         );
         let negative = format!("{head}-1\r\n\r\n");
         assert_eq!(parse_stream(negative.as_bytes()), StreamParse::NotSip);
-        // A datagram whose Content-Length exceeds what follows (cut capture) keeps the rest.
+        // A datagram whose Content-Length exceeds what follows (cut capture) keeps its whole
+        // lines: the cut `a=rtcp:400` (of 4001) is dropped, not read as port 400.
         let cut = format!(
-            "{head}500\r\nContent-Type: application/sdp\r\n\r\nv=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n"
+            "{head}500\r\nContent-Type: application/sdp\r\n\r\nv=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp:400"
         );
-        assert_eq!(datagram(cut.as_bytes()).media.len(), 1);
+        let ports: Vec<u16> = datagram(cut.as_bytes())
+            .media
+            .iter()
+            .map(|e| e.port)
+            .collect();
+        assert_eq!(ports, [4000]);
         // Without Content-Type an SDP body still says what it is.
         let bare = "INVITE sip:bob@contoso.com SIP/2.0\r\n\r\nv=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n";
         assert_eq!(datagram(bare.as_bytes()).media.len(), 1);
@@ -2057,6 +2098,18 @@ mod tests {
             ));
             assert!(datagram(msg.as_bytes()).media.is_empty(), "{ct}");
         }
+        // A body line that merely starts like the delimiter is text, not a delimiter.
+        let lookalike = with_length(&format!(
+            "INVITE sip:bob@contoso.com SIP/2.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n\
+             --b\r\n{}--bx\r\n--b--\r\n",
+            sdp(7000)
+        ));
+        let mut expect = Vec::new();
+        sdp::media_endpoints(
+            b"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 7000 RTP/AVP 0\r\n--bx",
+            &mut expect,
+        );
+        assert_eq!(datagram(lookalike.as_bytes()).media, expect);
         let cut = format!(
             "INVITE sip:bob@contoso.com SIP/2.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n{}",
             sdp(6000)
@@ -2125,6 +2178,30 @@ mod tests {
                 _ => {}
             }
             let _ = parse_datagram(&data);
+        }
+
+        /// The Lync INVITE (multipart, both candidate layouts) with bytes flipped, cut or
+        /// inserted: no panic, bounded results.
+        #[test]
+        fn mutated_lync_invite(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..8),
+        ) {
+            let mut msg = with_length(LYNC_INVITE).into_bytes();
+            for (at, byte, op) in edits {
+                let i = at.index(msg.len().max(1));
+                match op {
+                    0 if i < msg.len() => msg[i] = byte,
+                    1 => msg.insert(i.min(msg.len()), byte),
+                    _ => msg.truncate(i),
+                }
+            }
+            if let StreamParse::Complete { len, msg: m } = parse_stream(&msg) {
+                prop_assert!(len <= msg.len());
+                prop_assert!(m.media.len() <= sdp::MAX_ENDPOINTS);
+            }
+            if let Some(m) = parse_datagram(&msg) {
+                prop_assert!(m.media.len() <= sdp::MAX_ENDPOINTS);
+            }
         }
 
         /// Real messages with bytes flipped, cut or inserted: no panic, bounded results.
