@@ -16,8 +16,8 @@
 //!    line ends, no folded lines, at most [`MAX_HEADERS`] lines).
 //! 3. When `rsip` refuses the message (an unknown method, a header it cannot tokenize, bare LF
 //!    line ends, folded lines, non-UTF-8 bytes), an own tolerant scan of the header lines finds
-//!    the same fields: case-insensitive names, compact forms (`i`, `f`, `t`, `l`, `c`, `m`, `v`,
-//!    ...), folded lines, display names and parameters.
+//!    the same fields: case-insensitive names, the compact forms of the headers it reads (`i`,
+//!    `f`, `t`, `c`, `l`; RFC 3261 §7.3.3), folded lines, display names and parameters.
 //!
 //! Both paths feed the same field extraction, so they agree on every message both accept. The
 //! request URI and the reason phrase are always taken verbatim from the start line.
@@ -222,8 +222,8 @@ pub fn parse_stream(buf: &[u8]) -> StreamParse {
 /// only those is a keep-alive: `None`). The header section may end without a blank line at the
 /// end of the datagram. A Content-Length that is smaller than what follows the headers cuts
 /// the body (RFC 3261 §18.3); a larger one (a capture cut the datagram) leaves the whole lines
-/// that are there; a missing or malformed one leaves the rest of the datagram as the body. `None` when it is not SIP, or the header section is
-/// longer than [`MAX_HEADER_BYTES`].
+/// that are there; a missing or malformed one leaves the rest of the datagram as the body.
+/// `None` when it is not SIP, or the header section is longer than [`MAX_HEADER_BYTES`].
 pub fn parse_datagram(p: &[u8]) -> Option<SipMessage> {
     let msg = p.get(leading_line_ends(p)..)?;
     if msg.is_empty() {
@@ -285,9 +285,14 @@ const VERSION: &[u8] = b"SIP/2.0";
 
 /// A complete start line (without its LF): `Method SP Request-URI SP SIP/2.0` or
 /// `SIP/2.0 SP Status-Code SP Reason-Phrase` (RFC 3261 §7.1, §7.2). Tolerates a missing
-/// reason phrase and runs of spaces.
+/// reason phrase and runs of spaces; a reason phrase that is not UTF-8 is cut where it stops
+/// being so.
 fn start_line(line: &[u8]) -> Option<RawStart<'_>> {
-    let line = std::str::from_utf8(line).ok()?.trim_end();
+    let line = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(line.get(..e.valid_up_to())?).ok()?,
+    }
+    .trim_end();
     if !is_text(line.as_bytes()) {
         return None;
     }
@@ -346,7 +351,7 @@ fn plausible_prefix(p: &[u8]) -> bool {
         match p.get(VERSION.len()..) {
             None | Some([]) => return true,
             Some([b' ', rest @ ..]) => {
-                let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+                let rest = rest.trim_ascii_start();
                 let code = rest.get(..rest.len().min(3)).unwrap_or_default();
                 if code.iter().all(u8::is_ascii_digit) {
                     return true;
@@ -1913,6 +1918,16 @@ mod tests {
         assert!(start_line(b"INVITE sip:a@b SIP/2.0 extra").is_none());
         assert!(start_line(b"INVITE sip:a\x01b SIP/2.0").is_none());
         assert!(start_line(b"\xffNVITE sip:a@b SIP/2.0").is_none());
+        assert!(start_line(b"INVITE sip:a@\xe9 SIP/2.0").is_none());
+        assert_eq!(
+            start_line(b"SIP/2.0 404 Non trouv\xe9"),
+            Some(RawStart::Response {
+                code: 404,
+                reason: "Non trouv"
+            })
+        );
+        assert!(start_line(b"SIP/2.0   180   Ringing").is_some());
+        assert!(plausible_prefix(b"SIP/2.0   18"));
         for p in [
             &b""[..],
             b"I",
