@@ -1,6 +1,7 @@
 //! sfbflow as a library: the pipeline that the `sfbflow` binary, the integration tests and the
 //! benchmarks share. See `ARCHITECTURE.md` for the path of a packet through the crates.
 
+pub mod evidence;
 pub mod infer;
 pub mod pipeline;
 

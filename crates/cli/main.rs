@@ -17,7 +17,7 @@ use sfbflow::catalogue::{
 use sfbflow::flow::FlowConfig;
 use sfbflow::infer::SharedInfer;
 use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
-use sfbflow::sink::{CaptureMeta, JsonLinesSink, ParquetSink, Sink, SummarySink};
+use sfbflow::sink::{CaptureMeta, JsonLinesSink, ParquetSink, ParquetTables, Sink, SummarySink};
 
 use crate::args::{
     CatalogueArgs, CatalogueFormat, ClassifyArgs, Cli, Command, InferArgs, TopologyCommand,
@@ -174,6 +174,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating output directory {}", dir.display()))?;
         sinks.push(Box::new(ParquetSink::create(dir.join("flows.parquet"))?));
+        sinks.push(Box::new(ParquetTables::create(dir)?));
     }
     if args.jsonl {
         sinks.push(Box::new(JsonLinesSink::new(std::io::stdout().lock(), "-")));

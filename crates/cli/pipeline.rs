@@ -8,11 +8,22 @@ use std::io::Read;
 use sfbflow_capture::{CaptureReader, Format, Record};
 use std::borrow::Cow;
 
-use sfbflow_catalogue::{Catalogue, Classifier, FlowFacts, Topology, Verdict};
-use sfbflow_flow::{FlowConfig, FlowRecord, FlowTable};
-use sfbflow_inspect::FlowInspector;
+use std::net::{IpAddr, SocketAddr};
+
+use sfbflow_catalogue::certs::{CertCheck, check_certificate};
+use sfbflow_catalogue::signin::{SigninTracker, discovery_step};
+use sfbflow_catalogue::{Catalogue, Classifier, FlowFacts, Role, Topology, Verdict};
+use sfbflow_flow::{FlowConfig, FlowRecord, FlowTable, Transport};
+use sfbflow_inspect::{AppProtocol, FlowEvidence, FlowInspector, Message, Outputs, Segment, tls};
 use sfbflow_packet::{Decoded, Decoder, DecoderConfig, Malformed, Tunnel};
-use sfbflow_sink::{CaptureMeta, FlowRow, InputStats, RunStats, Sink};
+use sfbflow_sink::{
+    CaptureMeta, DnsRow, FindingRow, FlowRow, InputStats, RunStats, Sink, SipDialogRow,
+};
+
+use crate::evidence::{DialogConfig, Dialogs, DnsLookups, Seen};
+
+/// How often (capture time) the dialog and DNS tables look for entries to write.
+const EVIDENCE_TICK_NANOS: i64 = 1_000_000_000;
 
 /// Settings of a run.
 #[derive(Debug, Clone)]
@@ -84,6 +95,19 @@ impl Default for Counters {
 pub struct Pipeline {
     /// Payload probes per flow-table slot (reset when a new flow takes the slot).
     inspectors: Vec<FlowInspector>,
+    /// Messages and counters of the payload inspection.
+    outputs: Outputs,
+    /// SIP dialogs and the media endpoints their SDP announced.
+    dialogs: Dialogs,
+    /// DNS queries waiting for their responses.
+    dns: DnsLookups,
+    /// Each client's sign-in discovery.
+    signin: SigninTracker,
+    /// Finished lookups and dialogs waiting for the sinks.
+    dns_rows: Vec<DnsRow>,
+    dialog_rows: Vec<SipDialogRow>,
+    /// Capture time of the next look at the dialog and DNS tables.
+    next_tick: i64,
     /// Ended flows with their payload evidence, waiting for the sinks.
     pending: Vec<(FlowRecord, FlowInspector)>,
     catalogue: Cow<'static, Catalogue>,
@@ -212,8 +236,30 @@ pub fn flow_row<'a>(
 impl Pipeline {
     /// A pipeline writing to `sinks`.
     pub fn new(cfg: PipelineConfig, sinks: Vec<Box<dyn Sink>>) -> Self {
+        let udp_idle = cfg.flow.udp_idle_nanos;
+        let dialog_cfg = DialogConfig {
+            // Long enough for the media of an ended call to go idle and be counted first.
+            linger_nanos: if udp_idle > 0 {
+                udp_idle.saturating_add(10_000_000_000)
+            } else {
+                i64::MAX
+            },
+            idle_nanos: if cfg.flow.tcp_idle_nanos > 0 {
+                cfg.flow.tcp_idle_nanos
+            } else {
+                i64::MAX
+            },
+        };
+        let sip_domain = cfg.topology.as_ref().and_then(|t| t.sip_domain.clone());
         Pipeline {
             inspectors: Vec::new(),
+            outputs: Outputs::default(),
+            dialogs: Dialogs::new(dialog_cfg),
+            dns: DnsLookups::default(),
+            signin: SigninTracker::new(sip_domain),
+            dns_rows: Vec::new(),
+            dialog_rows: Vec::new(),
+            next_tick: i64::MIN,
             pending: Vec::new(),
             catalogue: cfg.catalogue,
             topology: cfg.topology,
@@ -249,7 +295,7 @@ impl Pipeline {
                 let result = self.table.packet(&view, rec.ts_nanos);
                 // Flows that ended now keep the evidence of their slot before it is reused.
                 if self.table.has_ended() {
-                    collect(&mut self.table, &self.inspectors, &mut self.pending);
+                    collect(&mut self.table, &mut self.inspectors, &mut self.pending);
                 }
                 if let Some(r) = result {
                     let slot = r.slot as usize;
@@ -261,13 +307,35 @@ impl Pipeline {
                         if r.new_flow {
                             *inspector = FlowInspector::default();
                         }
-                        if !inspector.settled()
-                            && let Some(t) = sfbflow_flow::Transport::from_proto(view.proto)
+                        if inspector.wants_more()
+                            && let Some(t) = Transport::from_proto(view.proto)
                         {
-                            let ports = (view.src_port, view.dst_port);
-                            inspector.observe(t, r.dir as usize, ports, view.payload);
+                            let seg = Segment {
+                                transport: t,
+                                dir: r.dir as usize,
+                                src_port: view.src_port,
+                                dst_port: view.dst_port,
+                                seq: view.tcp_seq,
+                                payload: view.payload,
+                                complete: view.payload.len() as u64 >= u64::from(view.payload_len),
+                            };
+                            inspector.inspect(&seg, &mut self.outputs);
+                            if !self.outputs.events.is_empty() {
+                                let flow_id = self.table.flow(r.slot).map_or(0, |f| f.seq);
+                                let seen = Seen {
+                                    ts_nanos: rec.ts_nanos,
+                                    transport: t.as_str(),
+                                    src: SocketAddr::new(view.src.to_ip(), view.src_port),
+                                    dst: SocketAddr::new(view.dst.to_ip(), view.dst_port),
+                                    flow_id,
+                                };
+                                self.messages(&seen);
+                            }
                         }
                     }
+                }
+                if rec.ts_nanos >= self.next_tick {
+                    self.tick(rec.ts_nanos);
                 }
             }
             Decoded::OtherIp { proto, .. } => {
@@ -282,24 +350,160 @@ impl Pipeline {
         }
     }
 
-    /// Hands the flows that ended to the sinks, with their verdicts.
+    /// Hands the SIP and DNS messages of the last packet to the dialog and lookup tables.
+    fn messages(&mut self, seen: &Seen) {
+        let events = std::mem::take(&mut self.outputs.events);
+        for ev in &events {
+            // The message's own direction: the packet's source sent it.
+            match &ev.message {
+                Message::Sip(msg) => self.dialogs.message(seen, msg, &mut self.dialog_rows),
+                Message::Dns(msg) => {
+                    let before = self.dns_rows.len();
+                    let topo = self.topology.as_ref();
+                    self.dns
+                        .message(seen, msg, |ip| role_of(topo, ip), &mut self.dns_rows);
+                    self.lookups_done(before);
+                }
+            }
+        }
+        // Keep the vector's allocation for the next packet.
+        self.outputs.events = events;
+        self.outputs.events.clear();
+    }
+
+    /// Capture time moved on: dialogs and DNS queries that are over leave their tables.
+    fn tick(&mut self, now: i64) {
+        self.next_tick = now.saturating_add(EVIDENCE_TICK_NANOS);
+        self.dialogs.expire(now, &mut self.dialog_rows);
+        let before = self.dns_rows.len();
+        let topo = self.topology.as_ref();
+        self.dns
+            .expire(now, |ip| role_of(topo, ip), &mut self.dns_rows);
+        self.lookups_done(before);
+    }
+
+    /// Fills the sign-in columns of the lookups finished since `from` and follows each
+    /// client's sign-in discovery.
+    fn lookups_done(&mut self, from: usize) {
+        let domain = self.topology.as_ref().and_then(|t| t.sip_domain.as_deref());
+        for row in self.dns_rows.iter_mut().skip(from) {
+            if let Some((step, dom)) = discovery_step(&row.name, domain) {
+                row.signin_step = Some(step.as_str());
+                row.signin_domain = Some(dom.to_string());
+            }
+            let client: IpAddr = match row.client_ip.parse() {
+                Ok(ip) => ip,
+                Err(_) => continue,
+            };
+            let ts = row.query_ts_nanos.or(row.response_ts_nanos).unwrap_or(0);
+            let qtype = qtype_number(&row.qtype);
+            let rcode = row.rcode.map(rcode_number);
+            self.signin
+                .lookup(client, ts, &row.name, qtype, rcode, row.answer_count > 0);
+        }
+    }
+
+    /// Hands the flows that ended to the sinks, with their verdicts and evidence.
     #[inline]
     pub fn emit_ended(&mut self) -> Result<(), sfbflow_sink::Error> {
         if self.table.has_ended() {
-            collect(&mut self.table, &self.inspectors, &mut self.pending);
+            collect(&mut self.table, &mut self.inspectors, &mut self.pending);
+        }
+        if !self.dns_rows.is_empty() || !self.dialog_rows.is_empty() {
+            self.emit_tables()?;
         }
         if self.pending.is_empty() {
             return Ok(());
         }
+        let mut pending = std::mem::take(&mut self.pending);
+        let result = self.emit_flows(&mut pending);
+        pending.clear();
+        self.pending = pending;
+        result
+    }
+
+    /// Hands finished DNS lookups and SIP dialogs to the sinks.
+    fn emit_tables(&mut self) -> Result<(), sfbflow_sink::Error> {
+        for row in self.dns_rows.drain(..) {
+            for s in self.sinks.iter_mut() {
+                s.dns(&row)?;
+            }
+        }
+        for row in self.dialog_rows.drain(..) {
+            for s in self.sinks.iter_mut() {
+                s.sip_dialog(&row)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_flows(
+        &mut self,
+        pending: &mut Vec<(FlowRecord, FlowInspector)>,
+    ) -> Result<(), sfbflow_sink::Error> {
         let classifier = Classifier::new(&self.catalogue, self.topology.as_ref());
-        for (rec, evidence) in self.pending.drain(..) {
-            let app = evidence.app_protocol();
+        for (rec, inspector) in pending.drain(..) {
+            let app = inspector.app_protocol();
             // "unknown" is evidence only when payload was seen: bytes no probe recognised.
-            let seen = evidence.payload_seen().then_some(app.as_str());
-            let c = classifier.classify(&flow_facts(&rec, seen));
-            let row = flow_row(&rec, &c.verdict, c.swapped, app.as_str());
+            let seen = inspector.payload_seen().then_some(app.as_str());
+            let facts = flow_facts(&rec, seen);
+            let c = classifier.classify(&facts);
+            let mut row = flow_row(&rec, &c.verdict, c.swapped, app.as_str());
+            let ev = inspector.evidence();
+            let extra = Extra::new(ev, &inspector);
+            extra.fill(&mut row);
+            // Media announced by a SIP dialog's SDP carries its Call-ID.
+            let media_call_id = if row.sip_call_id.is_none() && is_media_candidate(app) {
+                let a = SocketAddr::new(row.initiator_ip, row.initiator_port);
+                let b = SocketAddr::new(row.responder_ip, row.responder_port);
+                self.dialogs.media_call_id(a, b).map(str::to_string)
+            } else {
+                None
+            };
+            if let Some(id) = &media_call_id {
+                row.sip_call_id = Some(id);
+                let bytes = row.initiator_bytes + row.responder_bytes;
+                self.dialogs.media_flow(id, bytes);
+            }
+            // The server certificate against the poster's rules for the responder's role.
+            let problems = match (ev.and_then(|e| e.tls.as_ref()), &self.topology) {
+                (Some(t), Some(topo)) => match &t.cert {
+                    Some(cert) => check_certificate(&CertCheck {
+                        role: row.responder_role.and_then(Role::from_name),
+                        sip_domain: topo.sip_domain.as_deref(),
+                        ad_domain: topo.ad_domain.as_deref(),
+                        sni: t.sni.as_deref(),
+                        subject_cn: cert.subject_cn.as_deref(),
+                        sans: &cert.sans,
+                        self_signed: cert.self_signed,
+                        at_unix: Some(row.first_ts_nanos.div_euclid(1_000_000_000)),
+                        not_before: cert.not_before,
+                        not_after: cert.not_after,
+                    }),
+                    None => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            let codes: Vec<&str> = problems.iter().map(|p| p.code()).collect();
+            let cert_problem = codes.join(",");
+            if !codes.is_empty() {
+                row.cert_problem = Some(&cert_problem);
+            }
             for s in self.sinks.iter_mut() {
                 s.flow(&row)?;
+            }
+            if let Some(f) = row.finding {
+                let detail = classifier.explain(&facts, &c);
+                let finding = FindingRow::for_flow(&row, "flow", f, detail);
+                for s in self.sinks.iter_mut() {
+                    s.finding(&finding)?;
+                }
+            }
+            for p in &problems {
+                let finding = FindingRow::for_flow(&row, "certificate", p.code(), p.detail());
+                for s in self.sinks.iter_mut() {
+                    s.finding(&finding)?;
+                }
             }
         }
         Ok(())
@@ -358,6 +562,13 @@ impl Pipeline {
         self.decoder.flush();
         self.table.finish();
         self.emit_ended()?;
+        // Dialogs after their media flows, so that those are counted.
+        self.dialogs.finish(&mut self.dialog_rows);
+        let before = self.dns_rows.len();
+        let topo = self.topology.as_ref();
+        self.dns.finish(|ip| role_of(topo, ip), &mut self.dns_rows);
+        self.lookups_done(before);
+        self.emit_tables()?;
         let stats = self.stats();
         for s in &mut self.sinks {
             s.finish(&stats)?;
@@ -399,23 +610,113 @@ impl Pipeline {
             flows_evicted: t.flows_evicted,
             peak_live_flows: t.peak_live_flows,
             packets_out_of_order: t.packets_out_of_order,
-            signin_paths: Vec::new(),
-            inspection: Vec::new(),
+            signin_paths: self.signin.paths().iter().map(|p| p.describe()).collect(),
+            inspection: self.outputs.stats.named(),
         }
     }
 }
 
-/// Moves the flows the table ended to `pending`, each with the evidence of its slot (read before
-/// a new flow reuses the slot).
+/// Moves the flows the table ended to `pending`, each with the evidence of its slot (taken
+/// before a new flow reuses the slot).
 fn collect(
     table: &mut FlowTable,
-    inspectors: &[FlowInspector],
+    inspectors: &mut [FlowInspector],
     pending: &mut Vec<(FlowRecord, FlowInspector)>,
 ) {
     table.drain_ended(|r| {
-        let evidence = inspectors.get(r.slot as usize).cloned().unwrap_or_default();
+        let evidence = inspectors
+            .get_mut(r.slot as usize)
+            .map(std::mem::take)
+            .unwrap_or_default();
         pending.push((r, evidence));
     });
+}
+
+/// The first role of an address in the topology.
+fn role_of(topo: Option<&Topology>, ip: IpAddr) -> Option<&'static str> {
+    topo?.roles_of(ip).iter().next().map(Role::as_str)
+}
+
+/// Whether a flow with these bytes may be media a SIP dialog announced.
+fn is_media_candidate(app: AppProtocol) -> bool {
+    !matches!(
+        app,
+        AppProtocol::Sip
+            | AppProtocol::Tls
+            | AppProtocol::Dns
+            | AppProtocol::Http
+            | AppProtocol::Xmpp
+    )
+}
+
+/// A DNS type name back to its number (`A` -> 1; `TYPE65` -> 65).
+fn qtype_number(name: &str) -> u16 {
+    (0..=u16::MAX)
+        .take(256)
+        .find(|t| sfbflow_inspect::dns::type_name(*t) == name)
+        .or_else(|| name.strip_prefix("TYPE").and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// A DNS response code name back to its number.
+fn rcode_number(name: &str) -> u8 {
+    (0..=u8::MAX)
+        .find(|r| sfbflow_inspect::dns::rcode_name(*r) == name)
+        .unwrap_or(u8::MAX)
+}
+
+/// The evidence columns of a flow row, owned while the row borrows them.
+struct Extra {
+    tls_sni: Option<String>,
+    tls_version: Option<&'static str>,
+    cert_subject: Option<String>,
+    cert_sans: Option<String>,
+    sip_call_id: Option<String>,
+    sip_method: Option<String>,
+    sip_user_agent: Option<String>,
+    stun_seen: Option<&'static str>,
+    stun_method: Option<String>,
+    rtp_codec: Option<Cow<'static, str>>,
+    dns_query: Option<String>,
+}
+
+impl Extra {
+    fn new(ev: Option<&FlowEvidence>, inspector: &FlowInspector) -> Self {
+        let t = ev.and_then(|e| e.tls.as_ref());
+        let cert = t.and_then(|t| t.cert.as_ref());
+        Extra {
+            tls_sni: t.and_then(|t| t.sni.clone()),
+            tls_version: t
+                .and_then(|t| t.version.or(t.client_version))
+                .map(tls::version_name),
+            cert_subject: cert.and_then(|c| c.subject_cn.clone()),
+            cert_sans: cert
+                .filter(|c| !c.sans.is_empty())
+                .map(|c| c.sans.join(",")),
+            sip_call_id: ev.and_then(|e| e.sip_call_id.clone()),
+            sip_method: ev.and_then(|e| e.sip_method.clone()),
+            sip_user_agent: ev.and_then(|e| e.sip_user_agent.clone()),
+            stun_seen: inspector.stun_seen().map(AppProtocol::as_str),
+            stun_method: ev.and_then(|e| e.stun_method.clone()),
+            rtp_codec: inspector.rtp_codec(),
+            dns_query: ev.and_then(|e| e.dns_query.clone()),
+        }
+    }
+
+    /// Points the row's evidence columns at these values.
+    fn fill<'a>(&'a self, row: &mut FlowRow<'a>) {
+        row.tls_sni = self.tls_sni.as_deref();
+        row.tls_version = self.tls_version;
+        row.tls_cert_subject = self.cert_subject.as_deref();
+        row.tls_cert_sans = self.cert_sans.as_deref();
+        row.sip_call_id = self.sip_call_id.as_deref();
+        row.sip_method = self.sip_method.as_deref();
+        row.sip_user_agent = self.sip_user_agent.as_deref();
+        row.stun_seen = self.stun_seen;
+        row.stun_method = self.stun_method.as_deref();
+        row.rtp_codec = self.rtp_codec.as_deref();
+        row.dns_query = self.dns_query.as_deref();
+    }
 }
 
 /// An error and its sources on one line: `a: b: c`.

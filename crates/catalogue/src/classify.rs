@@ -374,7 +374,6 @@ impl Classifier<'_> {
                     r.initiator.map_or("any", Role::as_str),
                     r.responder,
                     r.ports,
-                    
                 ),
                 None => format!("documented the other way round; here {ri} opened it"),
             },

@@ -23,6 +23,8 @@
 //! trailing dot (the root is `"."`), and a byte outside the printable ASCII range, a `.` inside a
 //! label or a `\` escaped as `\DDD` (decimal), `\.` and `\\`, as `dig` writes them.
 
+use crate::bytes::{be16, be32};
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -112,21 +114,6 @@ enum NameError {
     TooLong,
     /// A length octet 0x40-0xbf: a label longer than 63 or an extended label type.
     BadLabel,
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([*s.first()?, *s.get(1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([
-        *s.first()?,
-        *s.get(1)?,
-        *s.get(2)?,
-        *s.get(3)?,
-    ]))
 }
 
 /// Appends one byte of a label in presentation form (RFC 1035 §5.1, RFC 4343 §2.1): printable

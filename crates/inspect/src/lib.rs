@@ -10,6 +10,8 @@
 //! (that takes several packets with one SSRC and advancing sequence numbers), and STUN needs its
 //! length field to agree with the datagram and the RFC 5389 magic cookie (or the RFC 3489 types).
 
+mod bytes;
+mod deep;
 pub mod dns;
 mod probes;
 pub mod sdp;
@@ -20,6 +22,10 @@ pub mod tls;
 
 use sfbflow_flow::Transport;
 
+pub use deep::{
+    Event, FlowEvidence, InspectStats, MAX_DNS_TCP_BYTES, MAX_STUN_MESSAGES, MAX_STUN_TCP_BYTES,
+    MAX_TLS_SEGMENTS, Message, Outputs,
+};
 pub use probes::{StunKind, probe_stun};
 
 /// What the bytes of a flow are.
@@ -83,6 +89,25 @@ pub const MAX_INSPECTED: u8 = 32;
 /// segments, and a capture that began mid-stream shows continuation bytes no probe will know.
 pub const MAX_INSPECTED_TCP: u8 = 4;
 
+/// One packet's transport payload, as the inspector sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    /// TCP or UDP.
+    pub transport: Transport,
+    /// 0 from the initiator, 1 from the responder.
+    pub dir: usize,
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// TCP sequence number of the first payload byte (0 for UDP).
+    pub seq: u32,
+    /// The payload as captured.
+    pub payload: &'a [u8],
+    /// Whether the payload is all there (false when the snapshot length cut it).
+    pub complete: bool,
+}
+
 /// RTP state of one direction.
 #[derive(Debug, Clone, Copy, Default)]
 struct RtpTrack {
@@ -92,9 +117,13 @@ struct RtpTrack {
     rtcp_hits: u8,
 }
 
-/// The per-flow probe state: fixed size, no heap.
+/// The per-flow probe state: fixed size, and no heap until a probe claims the flow for a
+/// protocol worth a deeper look (TLS, SIP, DNS, STUN).
 #[derive(Debug, Clone, Default)]
 pub struct FlowInspector {
+    deep: Option<Box<deep::Deep>>,
+    /// Payload type of the first RTP packet counted.
+    rtp_pt: Option<u8>,
     found: AppProtocol,
     /// A STUN-family message was seen (kept when media follows).
     stun_seen: Option<AppProtocol>,
@@ -114,6 +143,67 @@ impl FlowInspector {
     #[inline]
     pub fn settled(&self) -> bool {
         self.settled
+    }
+
+    /// Whether more packets can add anything: the verdict is open, or a deeper look goes on
+    /// (a TLS handshake not yet read, a SIP or DNS flow whose every message counts).
+    #[inline]
+    pub fn wants_more(&self) -> bool {
+        !self.settled || self.deep.as_ref().is_some_and(|d| !d.done())
+    }
+
+    /// What the deeper look found about the flow (none when no probe claimed it).
+    pub fn evidence(&self) -> Option<&FlowEvidence> {
+        self.deep.as_ref().map(|d| &d.evidence)
+    }
+
+    /// The codec of the flow's RTP (`PCMU`, `G722`, ...), or `dynamic(N)` for a dynamic payload
+    /// type; none when the flow is not RTP.
+    pub fn rtp_codec(&self) -> Option<std::borrow::Cow<'static, str>> {
+        if self.found != AppProtocol::Rtp {
+            return None;
+        }
+        let pt = self.rtp_pt?;
+        Some(match stun::codec_name(pt) {
+            Some(name) => std::borrow::Cow::Borrowed(name),
+            None => std::borrow::Cow::Owned(format!("dynamic({pt})")),
+        })
+    }
+
+    /// Feeds one packet: the cheap probes while the verdict is open, then the deeper look of
+    /// the protocol they found. SIP and DNS messages leave through `out.events`.
+    pub fn inspect(&mut self, seg: &Segment<'_>, out: &mut Outputs) {
+        if seg.payload.is_empty() {
+            return;
+        }
+        let was_settled = self.settled;
+        let had_stun = self.stun_seen.is_some();
+        if !was_settled {
+            self.observe(
+                seg.transport,
+                seg.dir,
+                (seg.src_port, seg.dst_port),
+                seg.payload,
+            );
+        }
+        if self.deep.is_none() {
+            let claimed = if self.found != AppProtocol::Unknown && !was_settled {
+                Some(self.found)
+            } else if self.stun_seen.is_some() && !had_stun {
+                self.stun_seen
+            } else {
+                None
+            };
+            match claimed {
+                Some(p) => self.deep = deep::Deep::for_protocol(p, seg.transport),
+                None => return,
+            }
+        }
+        if let Some(d) = self.deep.as_mut()
+            && !d.done()
+        {
+            d.observe(seg, out);
+        }
     }
 
     /// What the bytes are so far.
@@ -182,9 +272,12 @@ impl FlowInspector {
             return;
         };
         match probes::rtp_header(payload) {
-            Some(probes::RtpLike::Rtp { ssrc, seq }) => {
+            Some(probes::RtpLike::Rtp { ssrc, seq, pt }) => {
                 let advancing = seq.wrapping_sub(track.seq).wrapping_sub(1) < 16;
                 if track.hits > 0 && ssrc == track.ssrc && advancing {
+                    if track.hits == 1 && self.rtp_pt.is_none() {
+                        self.rtp_pt = Some(pt);
+                    }
                     track.hits = track.hits.saturating_add(1);
                 } else {
                     track.hits = 1;

@@ -1,22 +1,9 @@
 //! The byte-level probes. Each reads a payload through `get`, never indexes it, and decides from
 //! the first bytes only.
 
+use crate::bytes::{be16, be32};
+
 use crate::AppProtocol;
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([*s.first()?, *s.get(1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([
-        *s.first()?,
-        *s.get(1)?,
-        *s.get(2)?,
-        *s.get(3)?,
-    ]))
-}
 
 /// A TLS record header: handshake, application data, alert or change-cipher-spec, version 3.x.
 fn is_tls(p: &[u8]) -> bool {
@@ -26,7 +13,7 @@ fn is_tls(p: &[u8]) -> bool {
         && be16(p, 3).is_some_and(|len| len > 0 && len <= 18432)
 }
 
-const SIP_METHODS: [&[u8]; 14] = [
+const SIP_METHODS: [&[u8]; 17] = [
     b"INVITE ",
     b"ACK ",
     b"BYE ",
@@ -41,6 +28,10 @@ const SIP_METHODS: [&[u8]; 14] = [
     b"REFER ",
     b"MESSAGE ",
     b"UPDATE ",
+    // Microsoft's extensions ([MS-SIPRE], [MS-PRES]): Lync and Skype for Business send these.
+    b"NEGOTIATE ",
+    b"SERVICE ",
+    b"BENOTIFY ",
 ];
 const HTTP_METHODS: [&[u8]; 8] = [
     b"GET ",
@@ -70,13 +61,26 @@ fn starts_like_text(p: &[u8]) -> bool {
 }
 
 fn is_sip(p: &[u8]) -> bool {
+    // Keep-alives (RFC 5626 §3.5.1: CRLF pings) may precede a message in the same segment.
+    let start = p
+        .iter()
+        .take(8)
+        .position(|b| *b != b'\r' && *b != b'\n')
+        .unwrap_or(0);
+    let p = p.get(start..).unwrap_or_default();
     if !starts_like_text(p) {
         return false;
     }
     if p.starts_with(b"SIP/2.0 ") {
         return true;
     }
-    SIP_METHODS.iter().any(|m| p.starts_with(m)) && first_line(p).ends_with(b" SIP/2.0")
+    SIP_METHODS.iter().any(|m| p.starts_with(m)) && {
+        let line = first_line(p);
+        line.len() >= 8
+            && line
+                .get(line.len() - 8..)
+                .is_some_and(|v| v.eq_ignore_ascii_case(b" SIP/2.0"))
+    }
 }
 
 fn is_http(p: &[u8]) -> bool {
@@ -168,22 +172,21 @@ pub fn probe_stun(p: &[u8]) -> Option<StunKind> {
 }
 
 fn stun_kind(p: &[u8]) -> Option<AppProtocol> {
-    probe_stun(p).map(|k| match k {
-        StunKind::Stun => AppProtocol::Stun,
-        StunKind::Turn => AppProtocol::Turn,
-        StunKind::MsTurn => AppProtocol::MsTurn,
-    })
+    probe_stun(p).map(kind_protocol)
 }
 
-/// A DNS header: QR/opcode sane, 1-16 questions, counts small, room for a question.
+/// A DNS header: QR/opcode sane, 1-16 questions (or, for a response such as an mDNS
+/// announcement, none and at least one answer), counts small, room for a record.
 fn is_dns(p: &[u8]) -> bool {
     let Some(flags) = be16(p, 2) else {
         return false;
     };
+    let response = flags & 0x8000 != 0;
     let opcode = (flags >> 11) & 0xf;
     let qd = be16(p, 4).unwrap_or(0);
     let an = be16(p, 6).unwrap_or(u16::MAX);
-    p.len() >= 17 && opcode <= 5 && (1..=16).contains(&qd) && an <= 256
+    let counts = (1..=16).contains(&qd) || (response && qd == 0 && (1..=256).contains(&an));
+    p.len() >= 17 && opcode <= 5 && counts && an <= 256
 }
 
 /// Probes the first payload of a TCP segment.
@@ -200,23 +203,52 @@ pub(crate) fn probe_tcp(p: &[u8], dns_port: bool) -> Option<AppProtocol> {
     if is_xmpp(p) {
         return Some(AppProtocol::Xmpp);
     }
-    // RFC 4571 framing (STUN over TCP, DNS over TCP): a 2-byte length prefix.
-    let framed = be16(p, 0).map(usize::from).filter(|n| *n + 2 == p.len());
-    if framed.is_some() {
-        let body = p.get(2..).unwrap_or_default();
-        if dns_port && is_dns(body) {
-            return Some(AppProtocol::Dns);
-        }
-        if let Some(k) = stun_kind(body) {
-            return Some(k);
-        }
+    // RFC 4571 framing (STUN over TCP, DNS over TCP): a 2-byte length prefix. A DNS message
+    // may go on in the next segment, or several may share this one.
+    let framed = be16(p, 0).map(usize::from);
+    let body = p.get(2..).unwrap_or_default();
+    if dns_port && framed.is_some_and(|n| n >= 17) && is_dns(body) {
+        return Some(AppProtocol::Dns);
     }
-    stun_kind(p)
+    if framed.is_some_and(|n| n + 2 == p.len())
+        && let Some(k) = stun_kind(body)
+    {
+        return Some(k);
+    }
+    stun_kind(p).or_else(|| deep_stun_tcp(p))
+}
+
+/// The deeper STUN parse, for messages the header check refuses: MS-TURN's unpadded
+/// attributes, its Data Indications without the magic cookie, its TCP framing and Multiplexed
+/// TURN. Only called on payloads that start like one.
+fn deep_stun(p: &[u8]) -> Option<AppProtocol> {
+    if !matches!(p.first(), Some(0x00 | 0x01 | 0xff)) {
+        return None;
+    }
+    crate::stun::parse_stun(p).map(|m| kind_protocol(m.kind))
+}
+
+fn deep_stun_tcp(p: &[u8]) -> Option<AppProtocol> {
+    if !matches!(p.first(), Some(0x00..=0x03 | 0xff)) {
+        return None;
+    }
+    match crate::stun::parse_stun_tcp(p) {
+        crate::stun::TcpParse::Complete { msg, .. } => Some(kind_protocol(msg.kind)),
+        _ => None,
+    }
+}
+
+fn kind_protocol(k: StunKind) -> AppProtocol {
+    match k {
+        StunKind::Stun => AppProtocol::Stun,
+        StunKind::Turn => AppProtocol::Turn,
+        StunKind::MsTurn => AppProtocol::MsTurn,
+    }
 }
 
 /// Probes one UDP datagram (RTP/RTCP are left to the multi-packet tracker).
 pub(crate) fn probe_udp(p: &[u8], dns_port: bool) -> Option<AppProtocol> {
-    if let Some(k) = stun_kind(p) {
+    if let Some(k) = stun_kind(p).or_else(|| deep_stun(p)) {
         return Some(k);
     }
     if dns_port && is_dns(p) {
@@ -234,8 +266,8 @@ pub(crate) fn probe_udp(p: &[u8], dns_port: bool) -> Option<AppProtocol> {
 
 /// What an RTP-looking datagram is.
 pub(crate) enum RtpLike {
-    /// An RTP header with its SSRC and sequence number.
-    Rtp { ssrc: u32, seq: u16 },
+    /// An RTP header with its SSRC, sequence number and payload type.
+    Rtp { ssrc: u32, seq: u16, pt: u8 },
     /// An RTCP packet (types 200-206) with a consistent length.
     Rtcp,
 }
@@ -262,5 +294,6 @@ pub(crate) fn rtp_header(p: &[u8]) -> Option<RtpLike> {
     Some(RtpLike::Rtp {
         ssrc: be32(p, 8)?,
         seq: be16(p, 2)?,
+        pt,
     })
 }

@@ -71,6 +71,8 @@
 //! waits for more than [`MAX_TCP_FRAME`] bytes. Nothing here indexes the input: every read goes
 //! through `nom` or `get`, so no input can make this module panic.
 
+use crate::bytes::{be16, be32};
+
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u8, be_u16, be_u32, be_u64};
 use nom::{IResult, Parser};
@@ -680,23 +682,6 @@ enum Step {
     No,
 }
 
-/// Reads a big-endian u16 at `at`.
-fn be16_at(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([*s.first()?, *s.get(1)?]))
-}
-
-/// Reads a big-endian u32 at `at`.
-fn be32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([
-        *s.first()?,
-        *s.get(1)?,
-        *s.get(2)?,
-        *s.get(3)?,
-    ]))
-}
-
 /// A STUN header at the start of `m` (possibly cut short), expected to be `total` bytes long
 /// with its framing when `total` is known. More: the bytes so far agree.
 fn header_prefix(m: &[u8], total: Option<usize>) -> Step {
@@ -706,12 +691,12 @@ fn header_prefix(m: &[u8], total: Option<usize>) -> Step {
     if b0 & 0xc0 != 0 {
         return Step::No;
     }
-    if let (Some(len), Some(total)) = (be16_at(m, 2), total)
+    if let (Some(len), Some(total)) = (be16(m, 2), total)
         && HEADER_LEN + usize::from(len) != total
     {
         return Step::No;
     }
-    if let (Some(msg_type), Some(cookie)) = (be16_at(m, 0), be32_at(m, 4))
+    if let (Some(msg_type), Some(cookie)) = (be16(m, 0), be32(m, 4))
         && cookie != MAGIC_COOKIE
         && !type_admits(msg_type)
     {
@@ -733,7 +718,7 @@ fn framed_message(frame: &[u8], framing: Framing, len: usize) -> Step {
 
 /// A message delimited by its own length (TURN over TCP, RFC 8656 §3.1).
 fn bare_tcp(buf: &[u8]) -> Step {
-    let Some(total) = be16_at(buf, 2).map(|l| HEADER_LEN + usize::from(l)) else {
+    let Some(total) = be16(buf, 2).map(|l| HEADER_LEN + usize::from(l)) else {
         return header_prefix(buf, None);
     };
     match header_prefix(buf, Some(total)) {
@@ -748,7 +733,7 @@ fn bare_tcp(buf: &[u8]) -> Step {
 
 /// RFC 4571: a 2-byte length, then one STUN message of that length.
 fn rfc4571(buf: &[u8]) -> Step {
-    let Some(len) = be16_at(buf, 0).map(usize::from) else {
+    let Some(len) = be16(buf, 0).map(usize::from) else {
         return Step::More;
     };
     if len < HEADER_LEN {
@@ -778,7 +763,7 @@ fn ms_turn_tcp(buf: &[u8]) -> Step {
         Some(0) => {}
         Some(_) => return Step::No,
     }
-    let Some(len) = be16_at(buf, 2).map(usize::from) else {
+    let Some(len) = be16(buf, 2).map(usize::from) else {
         return Step::More;
     };
     if !control {
@@ -816,7 +801,7 @@ fn channel_data_tcp(buf: &[u8]) -> Step {
         Some(0x50..=0x7f) => false,
         Some(_) => return Step::No,
     };
-    let Some(len) = be16_at(buf, 2).map(usize::from) else {
+    let Some(len) = be16(buf, 2).map(usize::from) else {
         return if wait { Step::More } else { Step::No };
     };
     let total = 4 + len.div_ceil(4) * 4;

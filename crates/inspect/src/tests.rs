@@ -197,3 +197,61 @@ proptest! {
         prop_assert_eq!(i.payload_seen(), nonempty > 0);
     }
 }
+
+#[test]
+fn microsoft_sip_methods_and_keep_alives_are_sip() {
+    for msg in [
+        &b"NEGOTIATE sip:pool.contoso.com SIP/2.0\r\n\r\n"[..],
+        b"SERVICE sip:alice@contoso.com;gruu SIP/2.0\r\nCall-ID: x\r\n\r\n",
+        b"BENOTIFY sip:alice@contoso.com sip/2.0\r\n\r\n",
+        b"\r\n\r\nREGISTER sip:contoso.com SIP/2.0\r\n\r\n",
+    ] {
+        assert_eq!(first(TCP, (40000, 5060), msg), AppProtocol::Sip, "{msg:?}");
+    }
+    // Not SIP: an HTTP request with a SIP method name, and a bare keep-alive.
+    assert_ne!(
+        first(TCP, (40000, 5060), b"SERVICE /x HTTP/1.1\r\n\r\n"),
+        AppProtocol::Sip
+    );
+    assert_eq!(first(TCP, (40000, 5060), b"\r\n\r\n"), AppProtocol::Unknown);
+}
+
+#[test]
+fn an_mdns_announcement_without_questions_is_dns() {
+    // Header: id 0, flags 0x8400 (response, authoritative), 0 questions, 1 answer; then the
+    // answer `a.local A 10.0.0.1` (RFC 6762 §8.3 announcements carry no question).
+    let mut p = vec![0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+    p.extend_from_slice(b"\x01a\x05local\x00");
+    p.extend_from_slice(&[0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4, 10, 0, 0, 1]);
+    assert_eq!(first(UDP, (5353, 5353), &p), AppProtocol::Dns);
+    // The same counts in a query (no questions, answers) are not DNS.
+    let mut q = p.clone();
+    if let Some(b) = q.get_mut(2) {
+        *b = 0x04;
+    }
+    assert_ne!(first(UDP, (5353, 5353), &q), AppProtocol::Dns);
+}
+
+#[test]
+fn dns_over_tcp_split_across_segments_is_dns() {
+    // A 2-byte length (40) and the first 20 bytes of the message: the rest comes later.
+    let mut p = vec![0, 40, 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(b"\x03sip\x07con");
+    assert_eq!(first(TCP, (40000, 53), &p), AppProtocol::Dns);
+}
+
+#[test]
+fn ms_turn_with_unpadded_attributes_is_ms_turn() {
+    // [MS-TURN] §2.2: an Allocate request (0x0003) without the RFC 5389 cookie, whose first
+    // attribute is MAGIC-COOKIE (0x000F = 0x72C64BC6) and whose USERNAME (0x0006, 5 bytes) is
+    // not padded: its length (17) is no multiple of 4, which the header check refuses.
+    let mut body = vec![0x00, 0x0f, 0x00, 0x04, 0x72, 0xc6, 0x4b, 0xc6];
+    body.extend_from_slice(&[0x00, 0x06, 0x00, 0x05]);
+    body.extend_from_slice(b"abcde");
+    let mut m = vec![0x00, 0x03];
+    m.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    m.extend_from_slice(&[0x11; 16]);
+    m.extend_from_slice(&body);
+    assert_eq!(probe_stun(&m), None, "the header check alone refuses it");
+    assert_eq!(first(UDP, (50016, 3478), &m), AppProtocol::MsTurn);
+}
