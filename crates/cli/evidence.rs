@@ -12,6 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use hashbrown::HashMap;
 use sfbflow_inspect::dns::{DnsMessage, rcode_name, type_name};
+use sfbflow_inspect::sdp::EndpointSource;
 use sfbflow_inspect::sip::{SipMessage, SipStart};
 use sfbflow_sink::{DnsRow, SipDialogRow};
 
@@ -74,6 +75,8 @@ impl Dialog {
                 }
             }
             (Some("INVITE"), Some(487)) => "cancelled",
+            // Seen from its end: the capture began during the call.
+            (Some("BYE"), Some(s)) if (200..300).contains(&s) => "ended",
             (_, Some(_)) if self.cancelled => "cancelled",
             (_, Some(s)) if (200..300).contains(&s) => "completed",
             (_, Some(_)) => "failed",
@@ -216,9 +219,21 @@ impl Dialogs {
                 }
             }
         }
-        for m in &msg.media {
-            let ep = SocketAddr::new(m.addr, m.port);
-            if m.port == 0 || m.addr.is_unspecified() {
+        // Each announced endpoint, and for an m= line's RTP port the RTCP port next to it
+        // (RFC 3550 §11; an explicit a=rtcp comes as an endpoint of its own).
+        let rtcp_next = msg
+            .media
+            .iter()
+            .filter(|m| m.source == EndpointSource::Connection && m.port % 2 == 0)
+            .filter_map(|m| Some(SocketAddr::new(m.addr, m.port.checked_add(1)?)));
+        let endpoints: Vec<(SocketAddr, bool)> = msg
+            .media
+            .iter()
+            .map(|m| (SocketAddr::new(m.addr, m.port), true))
+            .chain(rtcp_next.map(|ep| (ep, false)))
+            .collect();
+        for (ep, announced) in endpoints {
+            if ep.port() == 0 || ep.ip().is_unspecified() {
                 continue;
             }
             let known = self.expectations.get(&ep).is_some_and(|c| c == call_id);
@@ -231,7 +246,9 @@ impl Dialogs {
                 if self.expectations.insert(ep, call_id.to_string()).is_none() {
                     self.expectation_order.push_back(ep);
                 }
-                row.media_endpoints = row.media_endpoints.saturating_add(1);
+                if announced {
+                    row.media_endpoints = row.media_endpoints.saturating_add(1);
+                }
             }
         }
         d.row.state = d.state();

@@ -22,6 +22,8 @@ use sfbflow_sink::{
 
 use crate::evidence::{DialogConfig, Dialogs, DnsLookups, Seen};
 
+/// Sign-in paths shown in the summary at most.
+const SIGNIN_LINES: usize = 20;
 /// How often (capture time) the dialog and DNS tables look for entries to write.
 const EVIDENCE_TICK_NANOS: i64 = 1_000_000_000;
 
@@ -576,6 +578,34 @@ impl Pipeline {
         Ok(stats)
     }
 
+    /// The summary's sign-in lines: one per client and domain, at most [`SIGNIN_LINES`]. Without
+    /// a SIP domain in the topology, only domains where a Lync-specific name was asked for
+    /// count (any SIP client looks up `sip.<domain>`).
+    fn signin_lines(&self) -> Vec<String> {
+        let any_domain = self
+            .topology
+            .as_ref()
+            .is_none_or(|t| t.sip_domain.is_none());
+        let paths: Vec<_> = self
+            .signin
+            .paths()
+            .into_iter()
+            .filter(|p| !any_domain || p.steps.iter().any(|(s, _)| s.is_lync_specific()))
+            .collect();
+        let mut lines: Vec<String> = paths
+            .iter()
+            .take(SIGNIN_LINES)
+            .map(|p| p.describe())
+            .collect();
+        if paths.len() > SIGNIN_LINES {
+            lines.push(format!(
+                "... and {} more (every lookup is in dns.parquet)",
+                paths.len() - SIGNIN_LINES
+            ));
+        }
+        lines
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> RunStats {
         let c = &self.counters;
@@ -610,7 +640,7 @@ impl Pipeline {
             flows_evicted: t.flows_evicted,
             peak_live_flows: t.peak_live_flows,
             packets_out_of_order: t.packets_out_of_order,
-            signin_paths: self.signin.paths().iter().map(|p| p.describe()).collect(),
+            signin_paths: self.signin_lines(),
             inspection: self.outputs.stats.named(),
         }
     }

@@ -90,6 +90,20 @@ pub enum DiscoveryStep {
 }
 
 impl DiscoveryStep {
+    /// Whether only Lync and Skype for Business clients look this name up: every step but the
+    /// generic `sip.<domain>` and `_sip._tls.<domain>` (any SIP client's), and the federation
+    /// names. Without a configured SIP domain, a domain counts as a sign-in only when one of
+    /// these was asked for.
+    pub fn is_lync_specific(self) -> bool {
+        !matches!(
+            self,
+            DiscoveryStep::Sip
+                | DiscoveryStep::SipTls
+                | DiscoveryStep::SipFederationTls
+                | DiscoveryStep::XmppServer
+        )
+    }
+
     /// Every step: the external sign-in order, then the two federation names.
     pub const ALL: [DiscoveryStep; 10] = [
         DiscoveryStep::LyncDiscoverInternal,

@@ -286,6 +286,10 @@ impl FlowInspector {
                 track.seq = seq;
             }
             Some(probes::RtpLike::Rtcp) => track.rtcp_hits = track.rtcp_hits.saturating_add(1),
+            // A whole compound packet is as strong as two loose RTCP headers.
+            Some(probes::RtpLike::RtcpCompound) => {
+                track.rtcp_hits = track.rtcp_hits.saturating_add(2);
+            }
             None => {}
         }
         if track.hits >= 3 {

@@ -270,6 +270,35 @@ pub(crate) enum RtpLike {
     Rtp { ssrc: u32, seq: u16, pt: u8 },
     /// An RTCP packet (types 200-206) with a consistent length.
     Rtcp,
+    /// A whole RTCP compound packet (RFC 3550 §6.1): it starts with a sender or receiver report
+    /// and its packets, version 2 and types 200-206 each, tile the datagram exactly.
+    RtcpCompound,
+}
+
+/// RTCP packets walked at most in a compound packet.
+const MAX_RTCP_PACKETS: usize = 16;
+
+/// Whether `p` is exactly a compound RTCP packet (RFC 3550 §6.1): SR or RR first, then
+/// version-2 packets of types 200-206 whose lengths tile the datagram. An SRTCP datagram has
+/// its authentication tag and index after the packets and does not tile: it counts per packet.
+fn rtcp_compound(p: &[u8]) -> bool {
+    if !matches!(p.get(1), Some(200 | 201)) {
+        return false;
+    }
+    let mut at = 0usize;
+    for _ in 0..MAX_RTCP_PACKETS {
+        if at == p.len() {
+            return true;
+        }
+        let (Some(b0), Some(pt), Some(words)) = (p.get(at), p.get(at + 1), be16(p, at + 2)) else {
+            return false;
+        };
+        if b0 >> 6 != 2 || !(200..=206).contains(pt) {
+            return false;
+        }
+        at += (usize::from(words) + 1) * 4;
+    }
+    at == p.len()
 }
 
 /// Version 2, a payload type outside the RTCP range, or an RTCP type with a length that fits.
@@ -281,7 +310,14 @@ pub(crate) fn rtp_header(p: &[u8]) -> Option<RtpLike> {
     let b1 = *p.get(1)?;
     if (200..=206).contains(&b1) {
         let words = usize::from(be16(p, 2)?);
-        return ((words + 1) * 4 <= p.len()).then_some(RtpLike::Rtcp);
+        if (words + 1) * 4 > p.len() {
+            return None;
+        }
+        return Some(if rtcp_compound(p) {
+            RtpLike::RtcpCompound
+        } else {
+            RtpLike::Rtcp
+        });
     }
     let pt = b1 & 0x7f;
     if (72..=76).contains(&pt) {

@@ -255,3 +255,31 @@ fn ms_turn_with_unpadded_attributes_is_ms_turn() {
     assert_eq!(probe_stun(&m), None, "the header check alone refuses it");
     assert_eq!(first(UDP, (50016, 3478), &m), AppProtocol::MsTurn);
 }
+
+/// An RTCP receiver report (RFC 3550 §6.4.2) of one report block, followed by an SDES with one
+/// CNAME item (§6.5): 32 + 16 bytes, a compound packet that tiles the datagram.
+fn rtcp_rr_sdes() -> Vec<u8> {
+    let mut p = vec![0x81, 201, 0, 7];
+    p.extend_from_slice(&0x1122_3344u32.to_be_bytes());
+    p.extend_from_slice(&[0; 24]);
+    p.extend_from_slice(&[0x81, 202, 0, 3]);
+    p.extend_from_slice(&0x1122_3344u32.to_be_bytes());
+    p.extend_from_slice(&[1, 5, b'a', b'@', b'b', b'.', b'c', 0]);
+    p
+}
+
+#[test]
+fn one_compound_rtcp_datagram_is_rtcp_but_one_loose_header_is_not() {
+    assert_eq!(
+        first(UDP, (40001, 30001), &rtcp_rr_sdes()),
+        AppProtocol::Rtcp
+    );
+    // The same with four trailing bytes (no longer tiling): one datagram is not enough.
+    let mut loose = rtcp_rr_sdes();
+    loose.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    assert_eq!(first(UDP, (40001, 30001), &loose), AppProtocol::Unknown);
+    // Random bytes that start like a receiver report but do not tile either.
+    let mut junk = vec![0x81, 201, 0, 2];
+    junk.extend_from_slice(&[0x55; 20]);
+    assert_eq!(first(UDP, (40001, 30001), &junk), AppProtocol::Unknown);
+}
