@@ -122,8 +122,8 @@ QUIC; SIP from SIP frames; DNS from DNS frames):
                     method and class ("Binding request", "Allocate error
                     response 401"), also read by its [MS-TURN]/RFC 3489 type
                     name (0x0115 "Data indication").  Case and spaces ignored.
-    rtp_codec       the payload types of the flow's RTP frames, as sfbflow names
-                    them: the RFC 3551 name of a static type (PCMU, G722, ...),
+    rtp_codec       for a flow tshark calls RTP, the payload types of its RTP
+                    frames, as sfbflow names them: the RFC 3551 name of a static type (PCMU, G722, ...),
                     else "dynamic(N)"; sfbflow's value may be any of them.
     dns_query       the first dns.qry.name of the flow's DNS frames;
                     case-insensitive ("<Root>" is the root name).
@@ -635,7 +635,7 @@ def tshark_columns(
     values["stun_method"] = (stun_message_names(stun_rows[0]) or None) if stun_rows else None
     types: collections.Counter = collections.Counter()
     for row, info in zip(flow_rows, infos):
-        if info["label"] == "RTP":
+        if info["label"] == "RTP" and verdict["label"] == "RTP":
             for pt in int_values(row.get("rtp.p_type", ""))[:1]:
                 types[pt] += 1
     ordered = sorted(types, key=lambda p: (-types[p], p))
