@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
-"""Read a flows.parquet with pyarrow and with DuckDB, independently of sfbflow's own reader,
-and print what each sees as JSON: column types, row count, packet and byte totals."""
+"""Read sfbflow's Parquet output with pyarrow and with DuckDB, independently of sfbflow's own
+reader, and print what each sees as JSON.
+
+    check_parquet.py FLOWS.parquet   column types, row count, packet and byte totals
+    check_parquet.py --tables DIR    dns.parquet, sip.parquet and findings.parquet of DIR: per
+                                     table the column types and row count (pyarrow), and a few
+                                     aggregates computed in SQL (DuckDB)
+"""
 import json
 import sys
 
@@ -37,5 +43,42 @@ def main(path):
     json.dump(report, sys.stdout, indent=1)
 
 
+def tables(folder):
+    report = {}
+    con = duckdb.connect()
+    for name in ("dns", "sip", "findings"):
+        path = f"{folder}/{name}.parquet"
+        table = pq.read_table(path)
+        report[name] = {
+            "pyarrow_types": {f.name: str(f.type) for f in table.schema},
+            "pyarrow_rows": table.num_rows,
+        }
+    q = lambda sql: con.execute(sql.replace("T(", "read_parquet(").replace("$D", folder)).fetchall()
+    report["dns"]["duckdb"] = {
+        "rows": q("SELECT count(*) FROM T('$D/dns.parquet')")[0][0],
+        "signin": q("SELECT count(*) FROM T('$D/dns.parquet') WHERE signin_step IS NOT NULL")[0][0],
+        "by_rcode": dict(q("SELECT coalesce(rcode, 'none'), count(*) FROM T('$D/dns.parquet') GROUP BY ALL")),
+        "steps_by_client": {c: s for c, s in q(
+            "SELECT client_ip, string_agg(signin_step, ',' ORDER BY query_ts) "
+            "FROM T('$D/dns.parquet') WHERE signin_step IS NOT NULL GROUP BY ALL")},
+    }
+    report["sip"]["duckdb"] = {
+        "rows": q("SELECT count(*) FROM T('$D/sip.parquet')")[0][0],
+        "dialogs": {c: [m, st, s, mf, int(mb)] for c, m, st, s, mf, mb in q(
+            "SELECT call_id, first_request, final_status, state, media_flows, media_bytes "
+            "FROM T('$D/sip.parquet')")},
+    }
+    report["findings"]["duckdb"] = {
+        "rows": q("SELECT count(*) FROM T('$D/findings.parquet')")[0][0],
+        "by_kind_code": {f"{k}/{c}": n for k, c, n in q(
+            "SELECT kind, code, count(*) FROM T('$D/findings.parquet') GROUP BY ALL")},
+        "empty_details": q("SELECT count(*) FROM T('$D/findings.parquet') WHERE detail = ''")[0][0],
+    }
+    json.dump(report, sys.stdout, indent=1)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--tables":
+        tables(sys.argv[2])
+    else:
+        main(sys.argv[1])

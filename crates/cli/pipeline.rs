@@ -698,7 +698,7 @@ fn rcode_number(name: &str) -> u8 {
 /// The evidence columns of a flow row, owned while the row borrows them.
 struct Extra {
     tls_sni: Option<String>,
-    tls_version: Option<&'static str>,
+    tls_version: Option<Cow<'static, str>>,
     cert_subject: Option<String>,
     cert_sans: Option<String>,
     sip_call_id: Option<String>,
@@ -716,9 +716,12 @@ impl Extra {
         let cert = t.and_then(|t| t.cert.as_ref());
         Extra {
             tls_sni: t.and_then(|t| t.sni.clone()),
-            tls_version: t
-                .and_then(|t| t.version.or(t.client_version))
-                .map(tls::version_name),
+            tls_version: t.and_then(|t| t.version.or(t.client_version)).map(|v| {
+                match tls::version_name(v) {
+                    "unknown" => Cow::Owned(format!("0x{v:04x}")),
+                    name => Cow::Borrowed(name),
+                }
+            }),
             cert_subject: cert.and_then(|c| c.subject_cn.clone()),
             cert_sans: cert
                 .filter(|c| !c.sans.is_empty())
@@ -736,7 +739,7 @@ impl Extra {
     /// Points the row's evidence columns at these values.
     fn fill<'a>(&'a self, row: &mut FlowRow<'a>) {
         row.tls_sni = self.tls_sni.as_deref();
-        row.tls_version = self.tls_version;
+        row.tls_version = self.tls_version.as_deref();
         row.tls_cert_subject = self.cert_subject.as_deref();
         row.tls_cert_sans = self.cert_sans.as_deref();
         row.sip_call_id = self.sip_call_id.as_deref();

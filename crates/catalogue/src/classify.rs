@@ -377,17 +377,27 @@ impl Classifier<'_> {
                 ),
                 None => format!("documented the other way round; here {ri} opened it"),
             },
-            Finding::ProtocolMismatch => match rule {
-                Some(r) => format!(
-                    "{} documents {} ({}) on {t}/{}; the bytes are {}",
-                    r.id,
-                    r.protocol,
-                    r.security,
-                    r.ports,
-                    f.app_protocol.unwrap_or("unknown")
-                ),
-                None => format!("the bytes are {}", f.app_protocol.unwrap_or("unknown")),
-            },
+            Finding::ProtocolMismatch => {
+                let seen = match f.app_protocol {
+                    None | Some("unknown") => "bytes no probe recognised".to_string(),
+                    Some(p @ ("SIP" | "HTTP" | "XMPP" | "DNS")) => format!("cleartext {p}"),
+                    Some(p) => p.to_string(),
+                };
+                match rule {
+                    Some(r) => {
+                        let over = match r.security {
+                            Security::Tls => " over TLS",
+                            Security::Mtls => " over MTLS",
+                            _ => "",
+                        };
+                        format!(
+                            "{} documents {}{over} on {t}/{}; the flow carries {seen}",
+                            r.id, r.protocol, r.ports
+                        )
+                    }
+                    None => format!("the flow carries {seen}"),
+                }
+            }
             Finding::UnknownPort => format!("no documented flow uses {t}/{}", res.1),
         }
     }

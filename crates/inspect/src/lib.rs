@@ -273,6 +273,10 @@ impl FlowInspector {
         };
         match probes::rtp_header(payload) {
             Some(probes::RtpLike::Rtp { ssrc, seq, pt }) => {
+                if track.hits > 0 && ssrc == track.ssrc && seq == track.seq {
+                    // A duplicate (a capture that saw each frame twice): neither for nor against.
+                    return;
+                }
                 let advancing = seq.wrapping_sub(track.seq).wrapping_sub(1) < 16;
                 if track.hits > 0 && ssrc == track.ssrc && advancing {
                     if track.hits == 1 && self.rtp_pt.is_none() {
@@ -295,9 +299,10 @@ impl FlowInspector {
         if track.hits >= 3 {
             self.found = AppProtocol::Rtp;
             self.settled = true;
-        } else if track.rtcp_hits >= 2 && track.hits == 0 {
+        } else if track.rtcp_hits >= 2 && track.hits == 0 && self.found == AppProtocol::Unknown {
+            // RTCP so far, but RTP may share the port (RFC 5761) and start later: the verdict
+            // stays open until RTP shows up or the inspection limit is reached.
             self.found = AppProtocol::Rtcp;
-            self.settled = true;
         }
     }
 }

@@ -7,10 +7,32 @@ use crate::AppProtocol;
 
 /// A TLS record header: handshake, application data, alert or change-cipher-spec, version 3.x.
 fn is_tls(p: &[u8]) -> bool {
-    matches!(p.first(), Some(0x14..=0x17))
+    let record = matches!(p.first(), Some(0x14..=0x17))
         && p.get(1) == Some(&0x03)
         && p.get(2).is_some_and(|v| *v <= 0x04)
-        && be16(p, 3).is_some_and(|len| len > 0 && len <= 18432)
+        && be16(p, 3).is_some_and(|len| len > 0 && len <= 18432);
+    record || is_sslv2_client_hello(p)
+}
+
+/// An SSL 2.0-compatible ClientHello (RFC 5246 Appendix E.2), which older clients (Skype among
+/// them) open TLS 1.0 connections with: a 2-byte header with the top bit set and the length,
+/// message type 1 (CLIENT-HELLO), version 3.x, and cipher-spec, session-id and challenge lengths
+/// that add up to the record.
+fn is_sslv2_client_hello(p: &[u8]) -> bool {
+    let Some(header) = be16(p, 0) else {
+        return false;
+    };
+    let len = usize::from(header & 0x7fff);
+    let (Some(specs), Some(session), Some(challenge)) = (be16(p, 5), be16(p, 7), be16(p, 9)) else {
+        return false;
+    };
+    header & 0x8000 != 0
+        && p.get(2) == Some(&0x01)
+        && p.get(3) == Some(&0x03)
+        && p.get(4).is_some_and(|v| *v <= 0x03)
+        && specs > 0
+        && specs % 3 == 0
+        && usize::from(specs) + usize::from(session) + usize::from(challenge) + 9 == len
 }
 
 const SIP_METHODS: [&[u8]; 17] = [

@@ -283,3 +283,48 @@ fn one_compound_rtcp_datagram_is_rtcp_but_one_loose_header_is_not() {
     junk.extend_from_slice(&[0x55; 20]);
     assert_eq!(first(UDP, (40001, 30001), &junk), AppProtocol::Unknown);
 }
+
+#[test]
+fn an_sslv2_compatible_client_hello_is_tls() {
+    // RFC 5246 Appendix E.2: header 0x8046 (70 bytes follow), CLIENT-HELLO, version 3.1,
+    // 45 bytes of cipher specs (15 x 3), no session id, a 16-byte challenge.
+    let mut p = vec![
+        0x80, 0x46, 0x01, 0x03, 0x01, 0x00, 0x2d, 0x00, 0x00, 0x00, 0x10,
+    ];
+    p.extend_from_slice(&[0x00, 0x00, 0x04].repeat(15));
+    p.extend_from_slice(&[0xab; 16]);
+    assert_eq!(p.len(), 2 + 0x46);
+    assert_eq!(first(TCP, (50063, 443), &p), AppProtocol::Tls);
+    // The lengths must add up: one byte less of challenge is not a hello.
+    let mut short = p.clone();
+    if let Some(b) = short.get_mut(10) {
+        *b = 0x0f;
+    }
+    assert_ne!(first(TCP, (50063, 443), &short), AppProtocol::Tls);
+}
+
+#[test]
+fn rtcp_first_does_not_hide_rtp_on_a_shared_port() {
+    let mut i = FlowInspector::new();
+    let rtcp = rtcp_rr_sdes();
+    i.observe(UDP, 0, (50016, 16332), &rtcp);
+    i.observe(UDP, 0, (50016, 16332), &rtcp);
+    assert_eq!(i.app_protocol(), AppProtocol::Rtcp);
+    assert!(!i.settled(), "RTP may still follow on the same port");
+    for seq in 0..3 {
+        i.observe(UDP, 1, (16332, 50016), &rtp(0, 100 + seq, 7));
+    }
+    assert_eq!(i.app_protocol(), AppProtocol::Rtp);
+    assert!(i.settled());
+}
+
+#[test]
+fn duplicated_rtp_frames_still_count() {
+    let mut i = FlowInspector::new();
+    for seq in 0..3 {
+        let p = rtp(0, 500 + seq, 9);
+        i.observe(UDP, 0, (17718, 32144), &p);
+        i.observe(UDP, 0, (17718, 32144), &p);
+    }
+    assert_eq!(i.app_protocol(), AppProtocol::Rtp);
+}
