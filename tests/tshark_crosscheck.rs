@@ -138,3 +138,62 @@ fn tshark_report_covers_every_capture_dir() {
          directories with an input file"
     );
 }
+
+/// What sfbflow says the bytes are against tshark's dissection (`scripts/tshark_protocols.py`):
+/// `app_protocol` agrees on at least 95 % of the flows of `captures/`, and where both name a
+/// server name, Call-ID, SIP method, STUN kind, codec or DNS name, they name the same.
+#[test]
+fn payload_verdicts_agree_with_tshark_dissection() {
+    if script_run().is_none() {
+        return;
+    }
+    let report = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("tshark_protocols_{}.json", std::process::id()));
+    let output = Command::new("python3")
+        .arg(root().join("scripts/tshark_protocols.py"))
+        .arg("--sfbflow")
+        .arg(env!("CARGO_BIN_EXE_sfbflow"))
+        .arg("--json")
+        .arg(&report)
+        .arg(root().join("captures"))
+        .output()
+        .expect("run python3 scripts/tshark_protocols.py");
+    let text = String::from_utf8_lossy(&output.stdout);
+    println!("{text}");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = std::fs::read_to_string(&report).expect("report written");
+    let r: serde_json::Value = serde_json::from_str(&json).expect("report JSON");
+    let s = &r["summary"];
+    let compared = s["flows_compared"].as_u64().unwrap_or(0);
+    let agree = s["agree"].as_u64().unwrap_or(0);
+    assert!(compared >= 400, "only {compared} flows compared");
+    assert!(
+        agree * 100 >= compared * 95,
+        "app_protocol agrees on {agree}/{compared} flows"
+    );
+    assert_eq!(s["sfbflow_crashes"], 0);
+    for col in [
+        "tls_sni",
+        "tls_version",
+        "sip_call_id",
+        "sip_method",
+        "sip_user_agent",
+        "stun_method",
+        "rtp_codec",
+        "dns_query",
+    ] {
+        let outcomes = &s["columns"][col]["outcomes"];
+        assert!(
+            outcomes["agree"].as_u64().unwrap_or(0) > 0,
+            "{col}: nothing compared ({outcomes})"
+        );
+        assert!(
+            outcomes["differ"].is_null() || outcomes["differ"] == 0,
+            "{col} differs from tshark: {outcomes}"
+        );
+    }
+}
