@@ -336,6 +336,19 @@ fn finish_row(d: Dialog) -> SipDialogRow {
     d.row
 }
 
+/// A finished DNS lookup: its row, and the numbers the sign-in tracker reads.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// The `dns.parquet` row.
+    pub row: DnsRow,
+    /// The query type.
+    pub qtype: u16,
+    /// The response code; none without a response.
+    pub rcode: Option<u8>,
+    /// The asking side.
+    pub client: IpAddr,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct QueryKey {
     client: SocketAddr,
@@ -371,7 +384,7 @@ impl DnsLookups {
         at: &Seen,
         msg: &DnsMessage,
         client_role: impl Fn(IpAddr) -> Option<&'static str>,
-        out: &mut Vec<DnsRow>,
+        out: &mut Vec<Lookup>,
     ) {
         let tcp = at.transport == "tcp";
         if !msg.response {
@@ -426,7 +439,7 @@ impl DnsLookups {
             .map(|a| format!("{} {}", type_name(a.rtype), a.data))
             .collect();
         let count = msg.answers.len() + usize::from(msg.more_answers);
-        out.push(DnsRow {
+        let row = DnsRow {
             flow_id: query.as_ref().map_or(at.flow_id, |q| q.flow_id),
             query_ts_nanos: query.as_ref().map(|q| q.ts_nanos),
             response_ts_nanos: Some(at.ts_nanos),
@@ -447,6 +460,12 @@ impl DnsLookups {
                 .map(|q| (at.ts_nanos - q.ts_nanos) as f64 / 1e6),
             signin_step: None,
             signin_domain: None,
+        };
+        out.push(Lookup {
+            row,
+            qtype,
+            rcode: Some(msg.rcode),
+            client: at.dst.ip(),
         });
     }
 
@@ -455,7 +474,7 @@ impl DnsLookups {
         &mut self,
         now: i64,
         client_role: impl Fn(IpAddr) -> Option<&'static str>,
-        out: &mut Vec<DnsRow>,
+        out: &mut Vec<Lookup>,
     ) {
         while let Some((ts, _, _)) = self.order.front() {
             if now.saturating_sub(*ts) < DNS_ANSWER_WAIT_NANOS {
@@ -469,7 +488,7 @@ impl DnsLookups {
     pub fn finish(
         &mut self,
         client_role: impl Fn(IpAddr) -> Option<&'static str>,
-        out: &mut Vec<DnsRow>,
+        out: &mut Vec<Lookup>,
     ) {
         while !self.order.is_empty() {
             self.pop_front(&client_role, out);
@@ -479,7 +498,7 @@ impl DnsLookups {
     fn give_up_oldest(
         &mut self,
         client_role: &impl Fn(IpAddr) -> Option<&'static str>,
-        out: &mut Vec<DnsRow>,
+        out: &mut Vec<Lookup>,
     ) {
         let before = out.len();
         while out.len() == before && !self.order.is_empty() {
@@ -491,7 +510,7 @@ impl DnsLookups {
     fn pop_front(
         &mut self,
         client_role: &impl Fn(IpAddr) -> Option<&'static str>,
-        out: &mut Vec<DnsRow>,
+        out: &mut Vec<Lookup>,
     ) {
         let Some((_, seq, key)) = self.order.pop_front() else {
             return;
@@ -503,7 +522,8 @@ impl DnsLookups {
         let Some(q) = self.pending.remove(&key) else {
             return;
         };
-        out.push(DnsRow {
+        let qtype = q.qtype;
+        let row = DnsRow {
             flow_id: q.flow_id,
             query_ts_nanos: Some(q.ts_nanos),
             response_ts_nanos: None,
@@ -522,6 +542,12 @@ impl DnsLookups {
             latency_ms: None,
             signin_step: None,
             signin_domain: None,
+        };
+        out.push(Lookup {
+            row,
+            qtype,
+            rcode: None,
+            client: key.client.ip(),
         });
     }
 }

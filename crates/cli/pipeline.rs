@@ -16,11 +16,9 @@ use sfbflow_catalogue::{Catalogue, Classifier, FlowFacts, Role, Topology, Verdic
 use sfbflow_flow::{FlowConfig, FlowRecord, FlowTable, Transport};
 use sfbflow_inspect::{AppProtocol, FlowEvidence, FlowInspector, Message, Outputs, Segment, tls};
 use sfbflow_packet::{Decoded, Decoder, DecoderConfig, Malformed, Tunnel};
-use sfbflow_sink::{
-    CaptureMeta, DnsRow, FindingRow, FlowRow, InputStats, RunStats, Sink, SipDialogRow,
-};
+use sfbflow_sink::{CaptureMeta, FindingRow, FlowRow, InputStats, RunStats, Sink, SipDialogRow};
 
-use crate::evidence::{DialogConfig, Dialogs, DnsLookups, Seen};
+use crate::evidence::{DialogConfig, Dialogs, DnsLookups, Lookup, Seen};
 
 /// Sign-in paths shown in the summary at most.
 const SIGNIN_LINES: usize = 20;
@@ -106,7 +104,7 @@ pub struct Pipeline {
     /// Each client's sign-in discovery.
     signin: SigninTracker,
     /// Finished lookups and dialogs waiting for the sinks.
-    dns_rows: Vec<DnsRow>,
+    dns_rows: Vec<Lookup>,
     dialog_rows: Vec<SipDialogRow>,
     /// Capture time of the next look at the dialog and DNS tables.
     next_tick: i64,
@@ -299,7 +297,9 @@ impl Pipeline {
                 if self.table.has_ended() {
                     collect(&mut self.table, &mut self.inspectors, &mut self.pending);
                 }
-                if let Some(r) = result {
+                if let Some(r) = result
+                    && r.wants_payload
+                {
                     let slot = r.slot as usize;
                     if self.inspectors.len() <= slot {
                         self.inspectors
@@ -322,6 +322,10 @@ impl Pipeline {
                                 complete: view.payload.len() as u64 >= u64::from(view.payload_len),
                             };
                             inspector.inspect(&seg, &mut self.outputs);
+                            if !inspector.wants_more() {
+                                // Later packets of this flow skip the inspector altogether.
+                                self.table.payload_done(r.slot);
+                            }
                             if !self.outputs.events.is_empty() {
                                 let flow_id = self.table.flow(r.slot).map_or(0, |f| f.seq);
                                 let seen = Seen {
@@ -388,20 +392,22 @@ impl Pipeline {
     /// client's sign-in discovery.
     fn lookups_done(&mut self, from: usize) {
         let domain = self.topology.as_ref().and_then(|t| t.sip_domain.as_deref());
-        for row in self.dns_rows.iter_mut().skip(from) {
+        for l in self.dns_rows.iter_mut().skip(from) {
+            let row = &mut l.row;
             if let Some((step, dom)) = discovery_step(&row.name, domain) {
                 row.signin_step = Some(step.as_str());
                 row.signin_domain = Some(dom.to_string());
             }
-            let client: IpAddr = match row.client_ip.parse() {
-                Ok(ip) => ip,
-                Err(_) => continue,
-            };
+            let client = l.client;
             let ts = row.query_ts_nanos.or(row.response_ts_nanos).unwrap_or(0);
-            let qtype = qtype_number(&row.qtype);
-            let rcode = row.rcode.map(rcode_number);
-            self.signin
-                .lookup(client, ts, &row.name, qtype, rcode, row.answer_count > 0);
+            self.signin.lookup(
+                client,
+                ts,
+                &row.name,
+                l.qtype,
+                l.rcode,
+                row.answer_count > 0,
+            );
         }
     }
 
@@ -426,9 +432,9 @@ impl Pipeline {
 
     /// Hands finished DNS lookups and SIP dialogs to the sinks.
     fn emit_tables(&mut self) -> Result<(), sfbflow_sink::Error> {
-        for row in self.dns_rows.drain(..) {
+        for l in self.dns_rows.drain(..) {
             for s in self.sinks.iter_mut() {
-                s.dns(&row)?;
+                s.dns(&l.row)?;
             }
         }
         for row in self.dialog_rows.drain(..) {
@@ -578,29 +584,62 @@ impl Pipeline {
         Ok(stats)
     }
 
-    /// The summary's sign-in lines: one per client and domain, at most [`SIGNIN_LINES`]. Without
-    /// a SIP domain in the topology, only domains where a Lync-specific name was asked for
-    /// count (any SIP client looks up `sip.<domain>`).
+    /// The summary's sign-in lines: clients whose discovery went the same way share a line
+    /// (most clients first), at most [`SIGNIN_LINES`] lines. Without a SIP domain in the
+    /// topology, only domains where a Lync-specific name was asked for count (any SIP client
+    /// looks up `sip.<domain>`).
     fn signin_lines(&self) -> Vec<String> {
         let any_domain = self
             .topology
             .as_ref()
             .is_none_or(|t| t.sip_domain.is_none());
-        let paths: Vec<_> = self
-            .signin
-            .paths()
-            .into_iter()
-            .filter(|p| !any_domain || p.steps.iter().any(|(s, _)| s.is_lync_specific()))
-            .collect();
-        let mut lines: Vec<String> = paths
+        // The same path of several clients: the line without its client address.
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        let mut index: hashbrown::HashMap<String, usize> = hashbrown::HashMap::new();
+        for p in self.signin.paths() {
+            if any_domain && !p.steps.iter().any(|(s, _)| s.is_lync_specific()) {
+                continue;
+            }
+            let line = p.describe();
+            let client = p.client.to_string();
+            let shape = line
+                .strip_prefix(&client)
+                .map(|rest| rest.trim_start().to_string())
+                .unwrap_or(line);
+            match index.get(&shape) {
+                Some(&i) => {
+                    if let Some(g) = groups.get_mut(i) {
+                        g.1.push(client);
+                    }
+                }
+                None => {
+                    index.insert(shape.clone(), groups.len());
+                    groups.push((shape, vec![client]));
+                }
+            }
+        }
+        groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        let mut lines: Vec<String> = groups
             .iter()
             .take(SIGNIN_LINES)
-            .map(|p| p.describe())
+            .map(|(shape, clients)| match clients.as_slice() {
+                [one] => format!("{one} {shape}"),
+                many => {
+                    let shown: Vec<&str> = many.iter().take(3).map(String::as_str).collect();
+                    format!(
+                        "{} clients ({}{}) {shape}",
+                        many.len(),
+                        shown.join(", "),
+                        if many.len() > 3 { ", ..." } else { "" }
+                    )
+                }
+            })
             .collect();
-        if paths.len() > SIGNIN_LINES {
+        if groups.len() > SIGNIN_LINES {
+            let rest: usize = groups.iter().skip(SIGNIN_LINES).map(|g| g.1.len()).sum();
             lines.push(format!(
-                "... and {} more (every lookup is in dns.parquet)",
-                paths.len() - SIGNIN_LINES
+                "... and {rest} more clients on {} other paths (every lookup is in dns.parquet)",
+                groups.len() - SIGNIN_LINES
             ));
         }
         lines
@@ -677,22 +716,6 @@ fn is_media_candidate(app: AppProtocol) -> bool {
             | AppProtocol::Http
             | AppProtocol::Xmpp
     )
-}
-
-/// A DNS type name back to its number (`A` -> 1; `TYPE65` -> 65).
-fn qtype_number(name: &str) -> u16 {
-    (0..=u16::MAX)
-        .take(256)
-        .find(|t| sfbflow_inspect::dns::type_name(*t) == name)
-        .or_else(|| name.strip_prefix("TYPE").and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
-}
-
-/// A DNS response code name back to its number.
-fn rcode_number(name: &str) -> u8 {
-    (0..=u8::MAX)
-        .find(|r| sfbflow_inspect::dns::rcode_name(*r) == name)
-        .unwrap_or(u8::MAX)
 }
 
 /// The evidence columns of a flow row, owned while the row borrows them.

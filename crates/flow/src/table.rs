@@ -157,6 +157,8 @@ pub struct Flow {
     /// Initial sequence number of the initiator's SYN (TCP).
     isn: u32,
     tcp_state: u16,
+    /// The caller has no more use for this flow's payloads ([`FlowTable::payload_done`]).
+    payload_done: bool,
     // Expiry bookkeeping: slot generation and the earliest deadline queued in the heap for it.
     generation: u32,
     queued_deadline: i64,
@@ -217,6 +219,10 @@ pub struct PacketResult {
     pub dir: Dir,
     /// Whether this packet started the flow.
     pub new_flow: bool,
+    /// Whether the caller still wants this flow's payloads (until it calls
+    /// [`FlowTable::payload_done`]). Read from the slot the packet has just updated, so a caller
+    /// that keeps per-flow state elsewhere need not touch it for flows it is done with.
+    pub wants_payload: bool,
 }
 
 /// Counters of the table, for the summary.
@@ -414,6 +420,7 @@ impl FlowTable {
         let tcp_closing = transport == Transport::Tcp
             && (flags.contains(TcpFlags::FIN) || flags.contains(TcpFlags::RST));
         let flow = self.slots.get_mut(slot as usize)?;
+        let wants_payload = !flow.payload_done;
         let was_closed = flow.closed();
         let dir = flow.dir_of(side);
         let d = dir as usize;
@@ -461,7 +468,16 @@ impl FlowTable {
             slot,
             dir,
             new_flow,
+            wants_payload,
         })
+    }
+
+    /// Marks a live flow's payloads as of no more use to the caller: its later packets come back
+    /// with `wants_payload` false. A new flow in the slot starts wanting them again.
+    pub fn payload_done(&mut self, slot: u32) {
+        if let Some(f) = self.slots.get_mut(slot as usize) {
+            f.payload_done = true;
+        }
     }
 
     fn deadline_of(&self, slot: u32) -> (i64, bool) {
@@ -506,6 +522,7 @@ impl FlowTable {
             tunnel: view.tunnel,
             isn: 0,
             tcp_state: 0,
+            payload_done: false,
             generation: 0,
             queued_deadline: NEVER,
         };

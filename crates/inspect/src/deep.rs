@@ -134,14 +134,22 @@ pub(crate) struct Deep {
 impl Deep {
     /// The deeper state for a flow that a probe has just said is `p`, or none when there is
     /// nothing more to learn from its bytes.
-    pub(crate) fn for_protocol(p: AppProtocol, transport: Transport) -> Option<Box<Deep>> {
+    pub(crate) fn for_protocol(
+        p: AppProtocol,
+        transport: Transport,
+        first: &[u8],
+    ) -> Option<Box<Deep>> {
         let kind = match p {
-            AppProtocol::Tls if transport == Transport::Tcp => Kind::Tls,
+            // Only a handshake has anything to read: a stream caught mid-way has none.
+            AppProtocol::Tls if transport == Transport::Tcp && first.first() == Some(&0x16) => {
+                Kind::Tls
+            }
             AppProtocol::Sip => Kind::Sip,
             AppProtocol::Dns => Kind::Dns,
             AppProtocol::Stun | AppProtocol::Turn | AppProtocol::MsTurn => Kind::Stun,
             _ => return None,
         };
+
         let cap = |dir: usize| match kind {
             Kind::Tls if dir == 0 => tls::MAX_CLIENT_BYTES,
             Kind::Tls => tls::MAX_SERVER_BYTES,
@@ -182,9 +190,22 @@ impl Deep {
         match seg.transport {
             Transport::Udp => self.datagram(dir, seg.payload, out),
             Transport::Tcp => {
+                if self.kind == Kind::Tls && self.tls_done.get(dir).copied().unwrap_or(true) {
+                    return;
+                }
                 let Some(stream) = self.streams.get_mut(dir) else {
                     return;
                 };
+                if self.kind == Kind::Tls
+                    && stream.data().is_empty()
+                    && stream.end().is_none()
+                    && seg.payload.first() != Some(&0x16)
+                {
+                    // A direction that does not begin with a handshake record (the capture
+                    // began mid-stream, or an SSLv2-style hello) has nothing to read.
+                    self.tls_dir_done(dir);
+                    return;
+                }
                 let before = stream.end();
                 let grew = stream.push(seg.seq, seg.payload, seg.complete);
                 if before.is_none() {
@@ -277,8 +298,18 @@ impl Deep {
         let finished = progress != tls::Progress::NeedMore
             || *seen >= MAX_TLS_SEGMENTS
             || stream.end().is_some();
+        if finished {
+            self.tls_dir_done(dir);
+        }
+    }
+
+    /// One TLS direction has nothing more to give: its buffer goes, and with both the flow.
+    fn tls_dir_done(&mut self, dir: usize) {
         if let Some(d) = self.tls_done.get_mut(dir) {
-            *d |= finished;
+            *d = true;
+        }
+        if let Some(s) = self.streams.get_mut(dir) {
+            s.close();
         }
         if self.tls_done.iter().all(|d| *d) {
             self.finish();

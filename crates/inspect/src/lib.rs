@@ -195,7 +195,7 @@ impl FlowInspector {
                 None
             };
             match claimed {
-                Some(p) => self.deep = deep::Deep::for_protocol(p, seg.transport),
+                Some(p) => self.deep = deep::Deep::for_protocol(p, seg.transport, seg.payload),
                 None => return,
             }
         }

@@ -476,8 +476,59 @@ fn certificate_chain(body: &[u8]) -> Option<Vec<&[u8]>> {
     }
 }
 
-/// The names and validity of one DER certificate; `None` when the DER does not parse.
+/// Distinct certificates remembered per thread (see [`cert_info`]).
+pub const CERT_CACHE_ENTRIES: usize = 64;
+/// Certificates longer than this are parsed every time rather than remembered.
+const CERT_CACHE_MAX_DER: usize = 8 * 1024;
+
+/// A certificate remembered: a hash of its DER, the DER itself, and what it says.
+type CachedCert = (u64, Vec<u8>, Option<CertInfo>);
+
+std::thread_local! {
+    /// The last certificates parsed, in a small ring: a deployment's servers present the same
+    /// few certificates in thousands of handshakes, and parsing one costs microseconds.
+    static CERT_CACHE: std::cell::RefCell<(Vec<CachedCert>, usize)> =
+        const { std::cell::RefCell::new((Vec::new(), 0)) };
+}
+
+/// The names and validity of one DER certificate; `None` when the DER does not parse. A pure
+/// function of the bytes, remembered for the last [`CERT_CACHE_ENTRIES`] distinct
+/// certificates of the thread.
 fn cert_info(der: &[u8]) -> Option<CertInfo> {
+    use std::hash::{Hash, Hasher};
+    if der.len() > CERT_CACHE_MAX_DER {
+        return parse_cert_info(der);
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    der.hash(&mut h);
+    let key = h.finish();
+    let hit = CERT_CACHE.with(|c| {
+        c.borrow()
+            .0
+            .iter()
+            .find(|(k, bytes, _)| *k == key && bytes.as_slice() == der)
+            .map(|(_, _, info)| info.clone())
+    });
+    if let Some(info) = hit {
+        return info;
+    }
+    let info = parse_cert_info(der);
+    CERT_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let (entries, next) = &mut *c;
+        let entry = (key, der.to_vec(), info.clone());
+        if entries.len() < CERT_CACHE_ENTRIES {
+            entries.push(entry);
+        } else if let Some(slot) = entries.get_mut(*next % CERT_CACHE_ENTRIES) {
+            *slot = entry;
+        }
+        *next = next.wrapping_add(1);
+    });
+    info
+}
+
+/// [`cert_info`] without the cache.
+fn parse_cert_info(der: &[u8]) -> Option<CertInfo> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let first_cn = |name: &x509_parser::x509::X509Name<'_>| {
         name.iter_common_name()
