@@ -618,7 +618,7 @@ impl Pipeline {
                 }
             }
         }
-        groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
         let mut lines: Vec<String> = groups
             .iter()
             .take(SIGNIN_LINES)
