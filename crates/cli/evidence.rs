@@ -141,9 +141,9 @@ impl Dialogs {
                 first_ts_nanos: at.ts_nanos,
                 last_ts_nanos: at.ts_nanos,
                 transport: at.transport,
-                client_ip: client.ip().to_string(),
+                client_ip: client.ip(),
                 client_port: client.port(),
-                server_ip: server.ip().to_string(),
+                server_ip: server.ip(),
                 server_port: server.port(),
                 state: "no_final_response",
                 ..SipDialogRow::default()
@@ -433,27 +433,31 @@ impl DnsLookups {
             .map(|q| (q.name.clone(), q.qtype))
             .or_else(|| query.as_ref().map(|q| (q.name.clone(), q.qtype)))
             .unwrap_or_default();
-        let answers: Vec<String> = msg
-            .answers
-            .iter()
-            .map(|a| format!("{} {}", type_name(a.rtype), a.data))
-            .collect();
+        let mut answers = String::new();
+        for a in &msg.answers {
+            if !answers.is_empty() {
+                answers.push_str("; ");
+            }
+            answers.push_str(&type_name(a.rtype));
+            answers.push(' ');
+            answers.push_str(&a.data);
+        }
         let count = msg.answers.len() + usize::from(msg.more_answers);
         let row = DnsRow {
             flow_id: query.as_ref().map_or(at.flow_id, |q| q.flow_id),
             query_ts_nanos: query.as_ref().map(|q| q.ts_nanos),
             response_ts_nanos: Some(at.ts_nanos),
             transport: at.transport,
-            client_ip: at.dst.ip().to_string(),
+            client_ip: at.dst.ip(),
             client_port: at.dst.port(),
-            server_ip: at.src.ip().to_string(),
+            server_ip: at.src.ip(),
             server_port: at.src.port(),
             client_role: client_role(at.dst.ip()),
             id: msg.id,
             name,
-            qtype: type_name(qtype).into_owned(),
+            qtype: type_name(qtype),
             rcode: Some(rcode_name(msg.rcode)),
-            answers: (!answers.is_empty()).then(|| answers.join("; ")),
+            answers: (!answers.is_empty()).then_some(answers),
             answer_count: u16::try_from(count).unwrap_or(u16::MAX),
             latency_ms: query
                 .as_ref()
@@ -528,14 +532,14 @@ impl DnsLookups {
             query_ts_nanos: Some(q.ts_nanos),
             response_ts_nanos: None,
             transport: if key.tcp { "tcp" } else { "udp" },
-            client_ip: key.client.ip().to_string(),
+            client_ip: key.client.ip(),
             client_port: key.client.port(),
-            server_ip: key.server.ip().to_string(),
+            server_ip: key.server.ip(),
             server_port: key.server.port(),
             client_role: client_role(key.client.ip()),
             id: key.id,
             name: q.name,
-            qtype: type_name(q.qtype).into_owned(),
+            qtype: type_name(q.qtype),
             rcode: None,
             answers: None,
             answer_count: 0,

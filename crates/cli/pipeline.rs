@@ -459,7 +459,7 @@ impl Pipeline {
             let mut row = flow_row(&rec, &c.verdict, c.swapped, app.as_str());
             let ev = inspector.evidence();
             let extra = Extra::new(ev, &inspector);
-            extra.fill(&mut row);
+            extra.fill(ev, &inspector, &mut row);
             // Media announced by a SIP dialog's SDP carries its Call-ID.
             let media_call_id = if row.sip_call_id.is_none() && is_media_candidate(app) {
                 let a = SocketAddr::new(row.initiator_ip, row.initiator_port);
@@ -718,63 +718,55 @@ fn is_media_candidate(app: AppProtocol) -> bool {
     )
 }
 
-/// The evidence columns of a flow row, owned while the row borrows them.
+/// The evidence columns of a flow row that are not strings of the evidence itself, owned while
+/// the row borrows them.
 struct Extra {
-    tls_sni: Option<String>,
     tls_version: Option<Cow<'static, str>>,
-    cert_subject: Option<String>,
     cert_sans: Option<String>,
-    sip_call_id: Option<String>,
-    sip_method: Option<String>,
-    sip_user_agent: Option<String>,
-    stun_seen: Option<&'static str>,
-    stun_method: Option<String>,
     rtp_codec: Option<Cow<'static, str>>,
-    dns_query: Option<String>,
 }
 
 impl Extra {
     fn new(ev: Option<&FlowEvidence>, inspector: &FlowInspector) -> Self {
-        let t = ev.and_then(|e| e.tls.as_ref());
+        let t = ev.and_then(|e| e.tls.as_deref());
         let cert = t.and_then(|t| t.cert.as_ref());
         Extra {
-            tls_sni: t.and_then(|t| t.sni.clone()),
             tls_version: t.and_then(|t| t.version.or(t.client_version)).map(|v| {
                 match tls::version_name(v) {
                     "unknown" => Cow::Owned(format!("0x{v:04x}")),
                     name => Cow::Borrowed(name),
                 }
             }),
-            cert_subject: cert.and_then(|c| c.subject_cn.clone()),
             cert_sans: cert
                 .filter(|c| !c.sans.is_empty())
                 .map(|c| c.sans.join(",")),
-            sip_call_id: ev.and_then(|e| e.sip_call_id.clone()),
-            sip_method: ev.and_then(|e| e.sip_method.clone()),
-            sip_user_agent: ev.and_then(|e| e.sip_user_agent.clone()),
-            stun_seen: inspector.stun_seen().map(AppProtocol::as_str),
-            stun_method: ev.and_then(|e| e.stun_method.clone()),
             rtp_codec: inspector.rtp_codec(),
-            dns_query: ev.and_then(|e| e.dns_query.clone()),
         }
     }
 
-    /// Points the row's evidence columns at these values.
-    fn fill<'a>(&'a self, row: &mut FlowRow<'a>) {
-        row.tls_sni = self.tls_sni.as_deref();
+    /// Points the row's evidence columns at these values and at the evidence's own strings.
+    fn fill<'a>(
+        &'a self,
+        ev: Option<&'a FlowEvidence>,
+        inspector: &FlowInspector,
+        row: &mut FlowRow<'a>,
+    ) {
+        let t = ev.and_then(|e| e.tls.as_deref());
+        row.tls_sni = t.and_then(|t| t.sni.as_deref());
         row.tls_version = self.tls_version.as_deref();
-        row.tls_cert_subject = self.cert_subject.as_deref();
+        row.tls_cert_subject = t
+            .and_then(|t| t.cert.as_ref())
+            .and_then(|c| c.subject_cn.as_deref());
         row.tls_cert_sans = self.cert_sans.as_deref();
-        row.sip_call_id = self.sip_call_id.as_deref();
-        row.sip_method = self.sip_method.as_deref();
-        row.sip_user_agent = self.sip_user_agent.as_deref();
-        row.stun_seen = self.stun_seen;
-        row.stun_method = self.stun_method.as_deref();
+        row.sip_call_id = ev.and_then(|e| e.sip_call_id.as_deref());
+        row.sip_method = ev.and_then(|e| e.sip_method.as_deref());
+        row.sip_user_agent = ev.and_then(|e| e.sip_user_agent.as_deref());
+        row.stun_seen = inspector.stun_seen().map(AppProtocol::as_str);
+        row.stun_method = ev.and_then(|e| e.stun_method.as_deref());
         row.rtp_codec = self.rtp_codec.as_deref();
-        row.dns_query = self.dns_query.as_deref();
+        row.dns_query = ev.and_then(|e| e.dns_query.as_deref());
     }
 }
-
 /// An error and its sources on one line: `a: b: c`.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();

@@ -92,7 +92,7 @@ pub struct Outputs {
 #[derive(Debug, Clone, Default)]
 pub struct FlowEvidence {
     /// TLS handshake facts.
-    pub tls: Option<tls::TlsInfo>,
+    pub tls: Option<Box<tls::TlsInfo>>,
     /// First SIP Call-ID of the flow.
     pub sip_call_id: Option<String>,
     /// First SIP request method.
@@ -117,7 +117,8 @@ enum Kind {
 #[derive(Debug, Clone)]
 pub(crate) struct Deep {
     kind: Kind,
-    streams: [StreamBuf; 2],
+    /// TCP only: both directions' reassembly.
+    streams: Option<Box<[StreamBuf; 2]>>,
     /// TLS: the direction that sent the ClientHello.
     tls_client: Option<usize>,
     tls_done: [bool; 2],
@@ -157,11 +158,8 @@ impl Deep {
             Kind::Dns => MAX_DNS_TCP_BYTES,
             Kind::Stun => MAX_STUN_TCP_BYTES,
         };
-        let streams = if transport == Transport::Tcp {
-            [StreamBuf::new(cap(0)), StreamBuf::new(cap(1))]
-        } else {
-            [StreamBuf::new(0), StreamBuf::new(0)]
-        };
+        let streams = (transport == Transport::Tcp)
+            .then(|| Box::new([StreamBuf::new(cap(0)), StreamBuf::new(cap(1))]));
         Some(Box::new(Deep {
             kind,
             streams,
@@ -193,7 +191,7 @@ impl Deep {
                 if self.kind == Kind::Tls && self.tls_done.get(dir).copied().unwrap_or(true) {
                     return;
                 }
-                let Some(stream) = self.streams.get_mut(dir) else {
+                let Some(stream) = self.streams.as_deref_mut().and_then(|s| s.get_mut(dir)) else {
                     return;
                 };
                 if self.kind == Kind::Tls
@@ -220,7 +218,11 @@ impl Deep {
                 }
                 let ended = |d: usize| {
                     self.stopped.get(d).copied().unwrap_or(true)
-                        || self.streams.get(d).is_none_or(|s| s.end().is_some())
+                        || self
+                            .streams
+                            .as_deref()
+                            .and_then(|s| s.get(d))
+                            .is_none_or(|s| s.end().is_some())
                 };
                 if self.kind != Kind::Tls && ended(0) && ended(1) {
                     self.finish();
@@ -232,9 +234,8 @@ impl Deep {
     /// Frees the buffers: nothing more will be parsed.
     fn finish(&mut self) {
         self.done = true;
-        for s in &mut self.streams {
-            s.close();
-        }
+        // Both buffers go at once.
+        self.streams = None;
     }
 
     fn datagram(&mut self, dir: usize, p: &[u8], out: &mut Outputs) {
@@ -264,7 +265,7 @@ impl Deep {
     }
 
     fn tls(&mut self, dir: usize, out: &mut Outputs) {
-        let Some(stream) = self.streams.get(dir) else {
+        let Some(stream) = self.streams.as_deref().and_then(|s| s.get(dir)) else {
             return;
         };
         let data = stream.data();
@@ -281,7 +282,7 @@ impl Deep {
             return;
         };
         *seen = seen.saturating_add(1);
-        let info = self.evidence.tls.get_or_insert_with(tls::TlsInfo::default);
+        let info = self.evidence.tls.get_or_insert_with(Box::default);
         let had_hello = info.client_version.is_some();
         let had_cert = info.cert.is_some();
         let progress = if self.tls_client == Some(dir) {
@@ -308,7 +309,7 @@ impl Deep {
         if let Some(d) = self.tls_done.get_mut(dir) {
             *d = true;
         }
-        if let Some(s) = self.streams.get_mut(dir) {
+        if let Some(s) = self.streams.as_deref_mut().and_then(|s| s.get_mut(dir)) {
             s.close();
         }
         if self.tls_done.iter().all(|d| *d) {
@@ -341,7 +342,7 @@ impl Deep {
             if self.stopped.get(dir).copied().unwrap_or(true) {
                 return;
             }
-            let Some(stream) = self.streams.get_mut(dir) else {
+            let Some(stream) = self.streams.as_deref_mut().and_then(|s| s.get_mut(dir)) else {
                 return;
             };
             if let Some(skip) = self.sip_skip.get_mut(dir)
@@ -388,7 +389,7 @@ impl Deep {
         if let Some(s) = self.stopped.get_mut(dir) {
             *s = true;
         }
-        if let Some(s) = self.streams.get_mut(dir) {
+        if let Some(s) = self.streams.as_deref_mut().and_then(|s| s.get_mut(dir)) {
             s.close();
         }
     }
@@ -411,7 +412,7 @@ impl Deep {
 
     fn dns_stream(&mut self, dir: usize, out: &mut Outputs) {
         loop {
-            let Some(stream) = self.streams.get_mut(dir) else {
+            let Some(stream) = self.streams.as_deref_mut().and_then(|s| s.get_mut(dir)) else {
                 return;
             };
             let data = stream.data();
@@ -442,13 +443,13 @@ impl Deep {
     }
 
     fn stun_stream(&mut self, dir: usize) {
-        let Some(stream) = self.streams.get(dir) else {
+        let Some(stream) = self.streams.as_deref().and_then(|s| s.get(dir)) else {
             return;
         };
         match stun::parse_stun_tcp(stream.data()) {
             stun::TcpParse::Complete { msg, .. } => self.stun_message(&msg),
             stun::TcpParse::Skip { len } => {
-                if let Some(s) = self.streams.get_mut(dir) {
+                if let Some(s) = self.streams.as_deref_mut().and_then(|s| s.get_mut(dir)) {
                     s.consume(len);
                 }
                 self.stun_stream(dir);

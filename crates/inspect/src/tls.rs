@@ -481,12 +481,13 @@ pub const CERT_CACHE_ENTRIES: usize = 64;
 /// Certificates longer than this are parsed every time rather than remembered.
 const CERT_CACHE_MAX_DER: usize = 8 * 1024;
 
-/// A certificate remembered: a hash of its DER, the DER itself, and what it says.
-type CachedCert = (u64, Vec<u8>, Option<CertInfo>);
+/// A certificate remembered: its DER and what it says.
+type CachedCert = (Vec<u8>, Option<CertInfo>);
 
 std::thread_local! {
     /// The last certificates parsed, in a small ring: a deployment's servers present the same
-    /// few certificates in thousands of handshakes, and parsing one costs microseconds.
+    /// few certificates in thousands of handshakes, and parsing one costs microseconds while
+    /// comparing one costs nanoseconds.
     static CERT_CACHE: std::cell::RefCell<(Vec<CachedCert>, usize)> =
         const { std::cell::RefCell::new((Vec::new(), 0)) };
 }
@@ -495,19 +496,15 @@ std::thread_local! {
 /// function of the bytes, remembered for the last [`CERT_CACHE_ENTRIES`] distinct
 /// certificates of the thread.
 fn cert_info(der: &[u8]) -> Option<CertInfo> {
-    use std::hash::{Hash, Hasher};
     if der.len() > CERT_CACHE_MAX_DER {
         return parse_cert_info(der);
     }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    der.hash(&mut h);
-    let key = h.finish();
     let hit = CERT_CACHE.with(|c| {
         c.borrow()
             .0
             .iter()
-            .find(|(k, bytes, _)| *k == key && bytes.as_slice() == der)
-            .map(|(_, _, info)| info.clone())
+            .find(|(bytes, _)| bytes.as_slice() == der)
+            .map(|(_, info)| info.clone())
     });
     if let Some(info) = hit {
         return info;
@@ -516,7 +513,7 @@ fn cert_info(der: &[u8]) -> Option<CertInfo> {
     CERT_CACHE.with(|c| {
         let mut c = c.borrow_mut();
         let (entries, next) = &mut *c;
-        let entry = (key, der.to_vec(), info.clone());
+        let entry = (der.to_vec(), info.clone());
         if entries.len() < CERT_CACHE_ENTRIES {
             entries.push(entry);
         } else if let Some(slot) = entries.get_mut(*next % CERT_CACHE_ENTRIES) {

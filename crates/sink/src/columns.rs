@@ -3,6 +3,7 @@
 //! order ([`TableRow::values`]); [`RowColumns`] turns them into Arrow batches. `flows.parquet`,
 //! the large table, has builders of its own (`parquet_sink.rs`).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -16,6 +17,8 @@ use arrow::datatypes::{DataType, Field, SchemaRef, TimeUnit};
 pub enum Value<'a> {
     /// A UTF-8 column.
     Str(Option<&'a str>),
+    /// An address, written as text into a UTF-8 column.
+    Ip(std::net::IpAddr),
     /// A UInt64 column.
     U64(Option<u64>),
     /// A UInt32 column.
@@ -78,6 +81,11 @@ impl Builder {
     fn append(&mut self, v: Value<'_>) {
         match (self, v) {
             (Builder::Str(b), Value::Str(x)) => b.append_option(x),
+            (Builder::Str(b), Value::Ip(ip)) => {
+                // StringBuilder is fmt::Write: the address goes straight into the column.
+                let _ = write!(b, "{ip}");
+                b.append_value("");
+            }
             (Builder::U64(b), Value::U64(x)) => b.append_option(x),
             (Builder::U32(b), Value::U32(x)) => b.append_option(x),
             (Builder::U16(b), Value::U16(x)) => b.append_option(x),

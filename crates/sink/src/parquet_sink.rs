@@ -12,7 +12,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use crate::table_file::TableFile;
+use crate::table_file::{Batches, TableFile};
 use crate::{CaptureMeta, Error, FlowRow, RunStats, Sink};
 
 /// The optional evidence columns at the end of `flows.parquet` (`tls_version` .. `dns_query`).
@@ -234,7 +234,7 @@ impl Columns {
 
 /// Writes `flows.parquet`.
 pub struct ParquetSink {
-    file: TableFile,
+    file: TableFile<Batches>,
     schema: SchemaRef,
     columns: Columns,
     rows_written: u64,
@@ -253,7 +253,7 @@ impl ParquetSink {
     /// A sink that will write `path` (through a temporary file beside it).
     pub fn create(path: impl Into<PathBuf>) -> Result<Self, Error> {
         let schema = flow_schema();
-        let file = TableFile::create(path.into(), schema.clone())?;
+        let file = TableFile::create(path.into(), schema.clone(), Batches)?;
         Ok(ParquetSink {
             file,
             schema,

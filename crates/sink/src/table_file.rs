@@ -1,6 +1,8 @@
 //! One Parquet file of the output: zstd, row-group statistics, written under a temporary name
 //! (`.NAME.partial`) and renamed into place when finished, so a reader never sees half a file.
-//! Encoding and compression run on a thread of their own, one batch queued at a time.
+//! Encoding and compression run on a thread of their own, one message queued at a time; what a
+//! message is (a whole Arrow batch, or owned rows that the thread turns into batches) is the
+//! file's [`Batcher`].
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,23 +18,50 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::{BATCH_ROWS, Error};
 
-/// The encoding thread: it receives full Arrow batches and encodes, compresses and writes them,
-/// so that the pipeline's thread only fills column builders.
-struct Encoder {
-    tx: Option<SyncSender<RecordBatch>>,
+/// What the encoding thread does with the messages it receives.
+pub(crate) trait Batcher: Send + 'static {
+    /// One message from the pipeline's thread.
+    type Item: Send + 'static;
+    /// Takes one message, writing batches as they fill.
+    fn add(&mut self, item: Self::Item, w: &mut ArrowWriter<File>) -> Result<(), ParquetError>;
+    /// Writes what is left at the end.
+    fn finish(&mut self, w: &mut ArrowWriter<File>) -> Result<(), ParquetError>;
+}
+
+/// Whole Arrow batches, built by the caller (`flows.parquet`).
+pub(crate) struct Batches;
+
+impl Batcher for Batches {
+    type Item = RecordBatch;
+    fn add(&mut self, item: RecordBatch, w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+        w.write(&item)
+    }
+    fn finish(&mut self, _w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+        Ok(())
+    }
+}
+
+/// The encoding thread: it receives messages and encodes, compresses and writes them, so that
+/// the pipeline's thread does as little as possible.
+struct Encoder<I> {
+    tx: Option<SyncSender<I>>,
     thread: Option<JoinHandle<Result<File, ParquetError>>>,
 }
 
-impl Encoder {
-    fn start(mut writer: ArrowWriter<File>) -> std::io::Result<Encoder> {
-        // One batch queued while one is encoded: bounded memory, and the two threads overlap.
-        let (tx, rx) = sync_channel::<RecordBatch>(1);
+impl<I: Send + 'static> Encoder<I> {
+    fn start<B: Batcher<Item = I>>(
+        mut writer: ArrowWriter<File>,
+        mut batcher: B,
+    ) -> std::io::Result<Encoder<I>> {
+        // One message queued while one is encoded: bounded memory, and the two threads overlap.
+        let (tx, rx) = sync_channel::<I>(1);
         let thread = std::thread::Builder::new()
             .name("sfbflow-parquet".into())
             .spawn(move || {
-                for batch in rx {
-                    writer.write(&batch)?;
+                for item in rx {
+                    batcher.add(item, &mut writer)?;
                 }
+                batcher.finish(&mut writer)?;
                 writer.into_inner()
             })?;
         Ok(Encoder {
@@ -55,9 +84,9 @@ impl Encoder {
         }
     }
 
-    /// Hands a batch to the thread; when the thread has stopped, returns its error.
-    fn send(&mut self, batch: RecordBatch) -> Result<(), ParquetError> {
-        match self.tx.as_ref().map(|tx| tx.send(batch)) {
+    /// Hands a message to the thread; when the thread has stopped, returns its error.
+    fn send(&mut self, item: I) -> Result<(), ParquetError> {
+        match self.tx.as_ref().map(|tx| tx.send(item)) {
             Some(Ok(())) => Ok(()),
             _ => self.join().and_then(|_| {
                 Err(ParquetError::General(
@@ -69,15 +98,16 @@ impl Encoder {
 }
 
 /// A Parquet file being written.
-pub(crate) struct TableFile {
+pub(crate) struct TableFile<B: Batcher> {
     path: PathBuf,
     tmp_path: PathBuf,
-    encoder: Option<Encoder>,
+    encoder: Option<Encoder<B::Item>>,
 }
 
-impl TableFile {
-    /// Starts writing `path` (through `.NAME.partial` beside it) with `schema`.
-    pub(crate) fn create(path: PathBuf, schema: SchemaRef) -> Result<Self, Error> {
+impl<B: Batcher> TableFile<B> {
+    /// Starts writing `path` (through `.NAME.partial` beside it) with `schema`; the thread
+    /// turns messages into batches with `batcher`.
+    pub(crate) fn create(path: PathBuf, schema: SchemaRef, batcher: B) -> Result<Self, Error> {
         let tmp_path = temp_name(&path);
         let file = File::create(&tmp_path).map_err(|source| Error::Io {
             path: tmp_path.clone(),
@@ -95,7 +125,7 @@ impl TableFile {
                 path: path.clone(),
                 source,
             })?;
-        let encoder = Encoder::start(writer).map_err(|source| Error::Io {
+        let encoder = Encoder::start(writer, batcher).map_err(|source| Error::Io {
             path: tmp_path.clone(),
             source,
         })?;
@@ -111,10 +141,10 @@ impl TableFile {
         &self.path
     }
 
-    /// Queues one batch for encoding.
-    pub(crate) fn write(&mut self, batch: RecordBatch) -> Result<(), Error> {
+    /// Queues one message for the encoding thread.
+    pub(crate) fn write(&mut self, item: B::Item) -> Result<(), Error> {
         if let Some(e) = self.encoder.as_mut() {
-            e.send(batch).map_err(|source| Error::Parquet {
+            e.send(item).map_err(|source| Error::Parquet {
                 path: self.path.clone(),
                 source,
             })?;
@@ -142,7 +172,7 @@ impl TableFile {
     }
 }
 
-impl Drop for TableFile {
+impl<B: Batcher> Drop for TableFile<B> {
     fn drop(&mut self) {
         // Not finished (an error elsewhere ended the run): stop the thread and leave no partial
         // file behind.

@@ -9,17 +9,22 @@
 //! Rows are owned (these tables are small next to `flows.parquet`) and written by
 //! [`ParquetTables`], each file through a temporary name like every output file.
 
+use std::borrow::Cow;
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::errors::ParquetError;
 
 use crate::columns::{RowColumns, TableRow, Value, field, ts_type};
-use crate::table_file::TableFile;
+use crate::table_file::{Batcher, TableFile};
 use crate::{BATCH_ROWS, CaptureMeta, Error, FlowRow, RunStats, Sink};
 
 /// One DNS lookup: a query and its response, or one of them alone.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DnsRow {
     /// The flow the lookup travelled in.
     pub flow_id: u64,
@@ -30,11 +35,11 @@ pub struct DnsRow {
     /// `udp` or `tcp`.
     pub transport: &'static str,
     /// The asking side.
-    pub client_ip: String,
+    pub client_ip: IpAddr,
     /// The asking side's port.
     pub client_port: u16,
     /// The answering side.
-    pub server_ip: String,
+    pub server_ip: IpAddr,
     /// The answering side's port.
     pub server_port: u16,
     /// The client's role in the topology, if any.
@@ -44,7 +49,7 @@ pub struct DnsRow {
     /// The name asked for (lower case, no trailing dot).
     pub name: String,
     /// The query type (`A`, `AAAA`, `SRV`, ...).
-    pub qtype: String,
+    pub qtype: Cow<'static, str>,
     /// The response code (`NOERROR`, `NXDOMAIN`, ...); none without a response.
     pub rcode: Option<&'static str>,
     /// Answer records, `TYPE data` joined with `; `.
@@ -90,9 +95,9 @@ impl TableRow for DnsRow {
         out(Value::Ts(self.query_ts_nanos));
         out(Value::Ts(self.response_ts_nanos));
         out(Value::Str(Some(self.transport)));
-        out(Value::Str(Some(&self.client_ip)));
+        out(Value::Ip(self.client_ip));
         out(Value::U16(Some(self.client_port)));
-        out(Value::Str(Some(&self.server_ip)));
+        out(Value::Ip(self.server_ip));
         out(Value::U16(Some(self.server_port)));
         out(Value::Str(self.client_role));
         out(Value::U16(Some(self.id)));
@@ -108,7 +113,7 @@ impl TableRow for DnsRow {
 }
 
 /// One SIP dialog (all messages with one Call-ID).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SipDialogRow {
     /// The Call-ID.
     pub call_id: String,
@@ -119,11 +124,11 @@ pub struct SipDialogRow {
     /// Transport of the first message (`udp`, `tcp`).
     pub transport: &'static str,
     /// Sender of the first request.
-    pub client_ip: String,
+    pub client_ip: IpAddr,
     /// Its port.
     pub client_port: u16,
     /// Receiver of the first request.
-    pub server_ip: String,
+    pub server_ip: IpAddr,
     /// Its port.
     pub server_port: u16,
     /// Method of the first request (`INVITE`, `REGISTER`, ...); none when only responses were seen.
@@ -156,6 +161,37 @@ pub struct SipDialogRow {
     pub media_flows: u32,
     /// Bytes of those flows.
     pub media_bytes: u64,
+}
+
+impl Default for SipDialogRow {
+    fn default() -> Self {
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        SipDialogRow {
+            call_id: String::new(),
+            first_ts_nanos: 0,
+            last_ts_nanos: 0,
+            transport: "udp",
+            client_ip: any,
+            client_port: 0,
+            server_ip: any,
+            server_port: 0,
+            first_request: None,
+            request_uri: None,
+            from_uri: None,
+            to_uri: None,
+            final_status: None,
+            final_reason: None,
+            state: "no_final_response",
+            user_agent: None,
+            server: None,
+            ms_diagnostics: None,
+            messages: 0,
+            sip_flows: 0,
+            media_endpoints: 0,
+            media_flows: 0,
+            media_bytes: 0,
+        }
+    }
 }
 
 impl TableRow for SipDialogRow {
@@ -193,9 +229,9 @@ impl TableRow for SipDialogRow {
         out(Value::Ts(Some(self.first_ts_nanos)));
         out(Value::Ts(Some(self.last_ts_nanos)));
         out(Value::Str(Some(self.transport)));
-        out(Value::Str(Some(&self.client_ip)));
+        out(Value::Ip(self.client_ip));
         out(Value::U16(Some(self.client_port)));
-        out(Value::Str(Some(&self.server_ip)));
+        out(Value::Ip(self.server_ip));
         out(Value::U16(Some(self.server_port)));
         out(Value::Str(self.first_request.as_deref()));
         out(Value::Str(self.request_uri.as_deref()));
@@ -216,7 +252,7 @@ impl TableRow for SipDialogRow {
 }
 
 /// One finding with its evidence.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FindingRow {
     /// The flow it is about.
     pub flow_id: u64,
@@ -234,11 +270,11 @@ pub struct FindingRow {
     /// `tcp` or `udp`.
     pub transport: &'static str,
     /// Initiator address.
-    pub initiator_ip: String,
+    pub initiator_ip: IpAddr,
     /// Initiator port.
     pub initiator_port: u16,
     /// Responder address.
-    pub responder_ip: String,
+    pub responder_ip: IpAddr,
     /// Responder port.
     pub responder_port: u16,
     /// Initiator role.
@@ -272,9 +308,9 @@ impl FindingRow {
             code: code.to_string(),
             detail,
             transport: row.transport,
-            initiator_ip: row.initiator_ip.to_string(),
+            initiator_ip: row.initiator_ip,
             initiator_port: row.initiator_port,
-            responder_ip: row.responder_ip.to_string(),
+            responder_ip: row.responder_ip,
             responder_port: row.responder_port,
             initiator_role: row.initiator_role.map(str::to_string),
             responder_role: row.responder_role.map(str::to_string),
@@ -324,9 +360,9 @@ impl TableRow for FindingRow {
         out(Value::Str(Some(&self.code)));
         out(Value::Str(Some(&self.detail)));
         out(Value::Str(Some(self.transport)));
-        out(Value::Str(Some(&self.initiator_ip)));
+        out(Value::Ip(self.initiator_ip));
         out(Value::U16(Some(self.initiator_port)));
-        out(Value::Str(Some(&self.responder_ip)));
+        out(Value::Ip(self.responder_ip));
         out(Value::U16(Some(self.responder_port)));
         out(Value::Str(self.initiator_role.as_deref()));
         out(Value::Str(self.responder_role.as_deref()));
@@ -340,38 +376,85 @@ impl TableRow for FindingRow {
     }
 }
 
-/// One of the smaller tables being written.
-struct Table {
-    file: TableFile,
+/// Rows the pipeline's thread gathers before handing them to the encoding thread.
+const HANDOFF_ROWS: usize = 1024;
+
+/// The encoding thread's side of a smaller table: rows into columns, columns into batches.
+struct Rows {
     columns: RowColumns,
 }
 
-impl Table {
-    fn create<T: TableRow>(path: PathBuf) -> Result<Self, Error> {
+impl<T: TableRow + Send + 'static> Batcher for RowsOf<T> {
+    type Item = Vec<T>;
+    fn add(&mut self, rows: Vec<T>, w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+        for row in &rows {
+            self.0.columns.append(row);
+            if self.0.columns.rows() >= BATCH_ROWS {
+                self.0.write(w)?;
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+        self.0.write(w)
+    }
+}
+
+impl Rows {
+    fn write(&mut self, w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+        if self.columns.rows() == 0 {
+            return Ok(());
+        }
+        let batch = self
+            .columns
+            .finish()
+            .map_err(|e| ParquetError::General(e.to_string()))?;
+        w.write(&batch)
+    }
+}
+
+/// [`Rows`] of one row type.
+struct RowsOf<T>(Rows, std::marker::PhantomData<fn() -> T>);
+
+/// One of the smaller tables being written: rows gathered here, columns built and encoded on
+/// the file's thread.
+struct Table<T: TableRow + Send + 'static> {
+    file: TableFile<RowsOf<T>>,
+    pending: Vec<T>,
+}
+
+impl<T: TableRow + Send + 'static> Table<T> {
+    fn create(path: PathBuf) -> Result<Self, Error> {
         let schema = T::schema();
+        let rows = RowsOf(
+            Rows {
+                columns: RowColumns::new(schema.clone()),
+            },
+            std::marker::PhantomData,
+        );
         Ok(Table {
-            file: TableFile::create(path, schema.clone())?,
-            columns: RowColumns::new(schema),
+            file: TableFile::create(path, schema, rows)?,
+            pending: Vec::new(),
         })
     }
 
-    fn push<T: TableRow>(&mut self, row: &T) -> Result<(), Error> {
-        self.columns.append(row);
-        if self.columns.rows() >= BATCH_ROWS {
+    fn push(&mut self, row: &T) -> Result<(), Error>
+    where
+        T: Clone,
+    {
+        self.pending.push(row.clone());
+        if self.pending.len() >= HANDOFF_ROWS {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), Error> {
-        if self.columns.rows() == 0 {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let batch = self.columns.finish().map_err(|source| Error::Arrow {
-            path: self.file.path().to_path_buf(),
-            source,
-        })?;
-        self.file.write(batch)
+        let rows = std::mem::replace(&mut self.pending, Vec::with_capacity(HANDOFF_ROWS));
+        self.file.write(rows)
     }
 
     fn finish(&mut self) -> Result<(), Error> {
@@ -383,9 +466,9 @@ impl Table {
 /// Writes `dns.parquet`, `sip.parquet` and `findings.parquet` into a directory. Every file is
 /// written, empty or not, so that a dashboard's query over a folder always finds its tables.
 pub struct ParquetTables {
-    dns: Table,
-    sip: Table,
-    findings: Table,
+    dns: Table<DnsRow>,
+    sip: Table<SipDialogRow>,
+    findings: Table<FindingRow>,
 }
 
 impl std::fmt::Debug for ParquetTables {
@@ -400,9 +483,9 @@ impl ParquetTables {
     /// Starts the three files in `dir`.
     pub fn create(dir: &Path) -> Result<Self, Error> {
         Ok(ParquetTables {
-            dns: Table::create::<DnsRow>(dir.join("dns.parquet"))?,
-            sip: Table::create::<SipDialogRow>(dir.join("sip.parquet"))?,
-            findings: Table::create::<FindingRow>(dir.join("findings.parquet"))?,
+            dns: Table::create(dir.join("dns.parquet"))?,
+            sip: Table::create(dir.join("sip.parquet"))?,
+            findings: Table::create(dir.join("findings.parquet"))?,
         })
     }
 }
