@@ -141,8 +141,12 @@ impl Deep {
         first: &[u8],
     ) -> Option<Box<Deep>> {
         let kind = match p {
-            // Only a handshake has anything to read: a stream caught mid-way has none.
-            AppProtocol::Tls if transport == Transport::Tcp && first.first() == Some(&0x16) => {
+            // Only a handshake has anything to read: a stream caught mid-way has none. After
+            // an SSLv2-style ClientHello (top bit set) the ServerHello is a TLS record.
+            AppProtocol::Tls
+                if transport == Transport::Tcp
+                    && first.first().is_some_and(|b| *b == 0x16 || *b & 0x80 != 0) =>
+            {
                 Kind::Tls
             }
             AppProtocol::Sip => Kind::Sip,
@@ -200,7 +204,20 @@ impl Deep {
                     && seg.payload.first() != Some(&0x16)
                 {
                     // A direction that does not begin with a handshake record (the capture
-                    // began mid-stream, or an SSLv2-style hello) has nothing to read.
+                    // began mid-stream, or an SSLv2-style hello) has nothing more to read; the
+                    // SSLv2-style hello still says which version the client offers.
+                    if let (Some(b0), Some(1), Some(hi), Some(lo)) = (
+                        seg.payload.first(),
+                        seg.payload.get(2),
+                        seg.payload.get(3),
+                        seg.payload.get(4),
+                    ) && b0 & 0x80 != 0
+                    {
+                        let info = self.evidence.tls.get_or_insert_with(Box::default);
+                        info.client_version = Some(u16::from_be_bytes([*hi, *lo]));
+                        self.tls_client = Some(dir);
+                        out.stats.tls_client_hellos += 1;
+                    }
                     self.tls_dir_done(dir);
                     return;
                 }

@@ -328,3 +328,33 @@ fn duplicated_rtp_frames_still_count() {
     }
     assert_eq!(i.app_protocol(), AppProtocol::Rtp);
 }
+
+#[test]
+fn an_sslv2_compatible_hello_gives_the_offered_version() {
+    let mut p = vec![
+        0x80, 0x46, 0x01, 0x03, 0x01, 0x00, 0x2d, 0x00, 0x00, 0x00, 0x10,
+    ];
+    p.extend_from_slice(&[0x00, 0x00, 0x04].repeat(15));
+    p.extend_from_slice(&[0xab; 16]);
+    let mut i = FlowInspector::new();
+    let mut out = Outputs::default();
+    let seg = Segment {
+        transport: TCP,
+        dir: 0,
+        src_port: 50063,
+        dst_port: 443,
+        seq: 1000,
+        payload: &p,
+        complete: true,
+    };
+    i.inspect(&seg, &mut out);
+    assert_eq!(i.app_protocol(), AppProtocol::Tls);
+    let tls = i
+        .evidence()
+        .and_then(|e| e.tls.as_ref())
+        .expect("TLS evidence");
+    assert_eq!(tls.client_version, Some(0x0301));
+    assert_eq!(tls.sni, None);
+    assert_eq!(out.stats.tls_client_hellos, 1);
+    assert!(i.wants_more(), "the server's hello is still to come");
+}
