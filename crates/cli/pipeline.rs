@@ -108,6 +108,8 @@ pub struct Pipeline {
     dialog_rows: Vec<SipDialogRow>,
     /// Capture time of the next look at the dialog and DNS tables.
     next_tick: i64,
+    /// Capture time of the next [`Sink::tick`].
+    next_sink_tick: i64,
     /// Ended flows with their payload evidence, waiting for the sinks.
     pending: Vec<(FlowRecord, FlowInspector)>,
     catalogue: Cow<'static, Catalogue>,
@@ -260,6 +262,7 @@ impl Pipeline {
             dns_rows: Vec::new(),
             dialog_rows: Vec::new(),
             next_tick: i64::MIN,
+            next_sink_tick: i64::MIN,
             pending: Vec::new(),
             catalogue: cfg.catalogue,
             topology: cfg.topology,
@@ -430,6 +433,15 @@ impl Pipeline {
         result
     }
 
+    /// Tells the sinks that capture time has reached `now` (after the rows that ended by then).
+    fn tick_sinks(&mut self, now: i64) -> Result<(), sfbflow_sink::Error> {
+        self.emit_ended()?;
+        for s in &mut self.sinks {
+            s.tick(now)?;
+        }
+        Ok(())
+    }
+
     /// Hands finished DNS lookups and SIP dialogs to the sinks.
     fn emit_tables(&mut self) -> Result<(), sfbflow_sink::Error> {
         for l in self.dns_rows.drain(..) {
@@ -541,6 +553,10 @@ impl Pipeline {
                 Ok(Some(rec)) => {
                     self.record(&rec);
                     self.emit_ended()?;
+                    if rec.ts_nanos >= self.next_sink_tick {
+                        self.next_sink_tick = rec.ts_nanos.saturating_add(EVIDENCE_TICK_NANOS);
+                        self.tick_sinks(rec.ts_nanos)?;
+                    }
                     n = n.wrapping_add(1);
                     if n & 0xffff == 0 {
                         progress(reader.offset());

@@ -52,6 +52,13 @@ pub trait Sink {
         let _ = row;
         Ok(())
     }
+    /// Called as capture time advances (about once per second of capture time, after the rows
+    /// that ended by then): a sink that rotates its files by capture time does it here, so the
+    /// rows handed to it later go to the next file.
+    fn tick(&mut self, now_nanos: i64) -> Result<(), Error> {
+        let _ = now_nanos;
+        Ok(())
+    }
     /// Called once per finding, after the flow it is about.
     fn finding(&mut self, row: &FindingRow) -> Result<(), Error> {
         let _ = row;
