@@ -98,4 +98,9 @@ pub(crate) struct ClassifyArgs {
     /// No progress bar and no summary.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+
+    /// Follow the input file as another program writes it (`tcpdump -w FILE`), like
+    /// `tail -f`, until SIGINT or SIGTERM ends the run.
+    #[arg(long)]
+    pub(crate) follow: bool,
 }

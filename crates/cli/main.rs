@@ -8,9 +8,12 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use anyhow::Context;
 use clap::Parser;
-use sfbflow::capture::ReadAhead;
+use sfbflow::capture::{Follow, ReadAhead};
 use sfbflow::catalogue::{
     Catalogue, Topology, documented_server_ports, render_csv, render_json, render_table,
 };
@@ -18,6 +21,7 @@ use sfbflow::flow::FlowConfig;
 use sfbflow::infer::SharedInfer;
 use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
 use sfbflow::sink::{CaptureMeta, JsonLinesSink, ParquetSink, ParquetTables, Sink, SummarySink};
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::args::{
     CatalogueArgs, CatalogueFormat, ClassifyArgs, Cli, Command, InferArgs, TopologyCommand,
@@ -200,24 +204,53 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     };
     pipeline.begin(&meta)?;
 
+    // SIGINT and SIGTERM end the run cleanly: the input ends, the live flows are written, the
+    // files renamed into place, the summary printed. A second one ends the process at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
+    }
+    pipeline.set_stop(Arc::clone(&stop));
+
     let mut fatal: Option<anyhow::Error> = None;
     for path in &args.inputs {
+        if pipeline.stopped() {
+            break;
+        }
         let name = path.display().to_string();
         let res = if path.as_os_str() == "-" {
             // A reading thread overlaps the pipe's turns with the decoding.
-            let input = ReadAhead::new(std::io::stdin()).context("starting the reader thread")?;
-            pipeline.run_input(&name, input, |_| {})
+            let input = ReadAhead::new(std::io::stdin())
+                .context("starting the reader thread")?
+                .with_stop(Arc::clone(&stop));
+            let mut status = LiveStatus::new(!args.quiet);
+            let r = pipeline.run_input(&name, input, |p| status.update(p));
+            status.finish();
+            r
         } else {
             match File::open(path) {
+                Ok(file) if args.follow => {
+                    // Another program is still writing the file: read on until a signal.
+                    let input = ReadAhead::new(Follow::new(file, Arc::clone(&stop)))
+                        .context("starting the reader thread")?
+                        .with_stop(Arc::clone(&stop));
+                    let mut status = LiveStatus::new(!args.quiet);
+                    let r = pipeline.run_input(&name, input, |p| status.update(p));
+                    status.finish();
+                    r
+                }
                 Ok(file) => {
                     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
                     let bar = progress_bar(!args.quiet, len, path);
                     // The reading thread overlaps the read() calls with the decoding: on two
                     // cores the whole job runs faster than reading and decoding in turn.
                     let input = ReadAhead::new(file).context("starting the reader thread")?;
-                    let r = pipeline.run_input(&name, input, |off| {
+                    let r = pipeline.run_input(&name, input, |p| {
                         if let Some(b) = &bar {
-                            b.set_position(off);
+                            b.set_position(p.bytes);
                         }
                     });
                     if let Some(b) = bar {
@@ -250,7 +283,8 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     for input in &stats.inputs {
         let mut err = std::io::stderr().lock();
         for w in &input.warnings {
-            problems = true;
+            // A record cut off by the stop a signal asked for is not a problem of the capture.
+            problems |= !stats.stopped_by_signal;
             let _ = writeln!(err, "sfbflow: warning: {}: {w}", input.name);
         }
         if let Some(e) = &input.error {
@@ -277,6 +311,61 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         EXIT_OK
     }))
+}
+
+/// The one-line status of a live run (standard input, `--follow`): packets and packets per
+/// second, live flows, undocumented flows so far; refreshed about once a second, only when
+/// standard error is a terminal.
+struct LiveStatus {
+    bar: Option<indicatif::ProgressBar>,
+    last: std::time::Instant,
+    last_packets: u64,
+    rate: u64,
+}
+
+impl LiveStatus {
+    fn new(enabled: bool) -> Self {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr_with_hz(1),
+            );
+            let style = indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.enable_steady_tick(std::time::Duration::from_secs(1));
+            bar
+        });
+        LiveStatus {
+            bar,
+            last: std::time::Instant::now(),
+            last_packets: 0,
+            rate: 0,
+        }
+    }
+
+    fn update(&mut self, p: &sfbflow::pipeline::Progress) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        let elapsed = self.last.elapsed();
+        if elapsed >= std::time::Duration::from_secs(1) {
+            let secs = elapsed.as_secs_f64().max(1e-3);
+            self.rate = ((p.packets.saturating_sub(self.last_packets)) as f64 / secs) as u64;
+            self.last = std::time::Instant::now();
+            self.last_packets = p.packets;
+        }
+        bar.set_message(format!(
+            "{} packets ({}/s), {} live flows, {} undocumented so far",
+            p.packets, self.rate, p.live_flows, p.undocumented
+        ));
+    }
+
+    fn finish(self) {
+        if let Some(b) = self.bar {
+            b.finish_and_clear();
+        }
+    }
 }
 
 fn progress_bar(enabled: bool, len: u64, path: &Path) -> Option<indicatif::ProgressBar> {

@@ -9,6 +9,8 @@ use sfbflow_capture::{CaptureReader, Format, Record};
 use std::borrow::Cow;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sfbflow_catalogue::certs::{CertCheck, check_certificate};
 use sfbflow_catalogue::signin::{SigninTracker, discovery_step};
@@ -47,6 +49,19 @@ impl Default for PipelineConfig {
             topology: None,
         }
     }
+}
+
+/// How far a run has come, for a progress bar or a live status line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes of the current input consumed.
+    pub bytes: u64,
+    /// Frames read in the whole run.
+    pub packets: u64,
+    /// Flows live now.
+    pub live_flows: u64,
+    /// Flows written so far that the documentation does not account for.
+    pub undocumented: u64,
 }
 
 /// Why reading an input stopped early.
@@ -110,6 +125,12 @@ pub struct Pipeline {
     next_tick: i64,
     /// Capture time of the next [`Sink::tick`].
     next_sink_tick: i64,
+    /// Raised by a signal: the run ends as if the input had.
+    stop: Option<Arc<AtomicBool>>,
+    /// The stop flag ended the run.
+    stopped: bool,
+    /// Undocumented flows written so far.
+    undocumented: u64,
     /// Ended flows with their payload evidence, waiting for the sinks.
     pending: Vec<(FlowRecord, FlowInspector)>,
     catalogue: Cow<'static, Catalogue>,
@@ -263,6 +284,9 @@ impl Pipeline {
             dialog_rows: Vec::new(),
             next_tick: i64::MIN,
             next_sink_tick: i64::MIN,
+            stop: None,
+            stopped: false,
+            undocumented: 0,
             pending: Vec::new(),
             catalogue: cfg.catalogue,
             topology: cfg.topology,
@@ -273,6 +297,21 @@ impl Pipeline {
             inputs: Vec::new(),
             last_ts_nanos: i64::MIN,
         }
+    }
+
+    /// Ends the run early, as if the inputs had ended, once `stop` is raised (a signal): the
+    /// live flows are then written by [`Pipeline::finish`] like at the end of a capture.
+    pub fn set_stop(&mut self, stop: Arc<AtomicBool>) {
+        self.stop = Some(stop);
+    }
+
+    /// Whether the stop flag ended the run.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+            || self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 
     /// Calls `begin` on every sink.
@@ -513,6 +552,7 @@ impl Pipeline {
                 s.flow(&row)?;
             }
             if let Some(f) = row.finding {
+                self.undocumented += 1;
                 let detail = classifier.explain(&facts, &c);
                 let finding = FindingRow::for_flow(&row, "flow", f, detail);
                 for s in self.sinks.iter_mut() {
@@ -530,13 +570,13 @@ impl Pipeline {
     }
 
     /// Reads one input to its end (or its first fatal error, which is recorded in its
-    /// [`InputStats`] while everything before it counts). `progress` is called now and then with
-    /// the input bytes consumed so far.
+    /// [`InputStats`] while everything before it counts, or the stop flag). `progress` is called
+    /// every few thousand records and at the end.
     pub fn run_input<R: Read>(
         &mut self,
         name: &str,
         inner: R,
-        mut progress: impl FnMut(u64),
+        mut progress: impl FnMut(&Progress),
     ) -> Result<(), InputError> {
         let mut reader = CaptureReader::new(inner).map_err(|source| InputError::Unreadable {
             name: name.to_string(),
@@ -558,15 +598,24 @@ impl Pipeline {
                         self.tick_sinks(rec.ts_nanos)?;
                     }
                     n = n.wrapping_add(1);
-                    if n & 0xffff == 0 {
-                        progress(reader.offset());
+                    if n & 0xfff == 0 {
+                        progress(&self.progress(reader.offset()));
+                        if self.stopped() {
+                            self.stopped = true;
+                            break None;
+                        }
                     }
                 }
-                Ok(None) => break None,
+                Ok(None) => {
+                    if self.stopped() {
+                        self.stopped = true;
+                    }
+                    break None;
+                }
                 Err(e) => break Some(e),
             }
         };
-        progress(reader.offset());
+        progress(&self.progress(reader.offset()));
         stats.bytes = reader.offset();
         stats.records = reader.stats().records;
         stats.warnings = reader.warnings().iter().map(|w| w.to_string()).collect();
@@ -579,6 +628,16 @@ impl Pipeline {
         stats.error = outcome.map(|e| error_chain(&e));
         self.inputs.push(stats);
         Ok(())
+    }
+
+    /// The progress figures, with `bytes` of the current input.
+    fn progress(&self, bytes: u64) -> Progress {
+        Progress {
+            bytes,
+            packets: self.counters.packets,
+            live_flows: self.table.len() as u64,
+            undocumented: self.undocumented,
+        }
     }
 
     /// Ends every live flow, hands it to the sinks and completes them. Returns the run's counters.
@@ -696,6 +755,7 @@ impl Pipeline {
             peak_live_flows: t.peak_live_flows,
             packets_out_of_order: t.packets_out_of_order,
             signin_paths: self.signin_lines(),
+            stopped_by_signal: self.stopped,
             inspection: self.outputs.stats.named(),
         }
     }

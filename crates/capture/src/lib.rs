@@ -36,12 +36,14 @@
 //! - Each kind of [`Warning`] is recorded at most once, so memory stays bounded; the
 //!   [`ReaderStats`] counters say how often things happened.
 
+mod follow;
 mod readahead;
 mod reader;
 
 #[cfg(test)]
 mod tests;
 
+pub use follow::{FOLLOW_POLL, Follow};
 pub use readahead::{READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, ReadAhead};
 pub use reader::CaptureReader;
 

@@ -4,10 +4,21 @@
 //!
 //! Memory is bounded: at most `depth` chunks of `chunk_bytes` are in flight, and chunks are
 //! recycled, so a stream of any length allocates `depth + 2` chunks once.
+//!
+//! A chunk is handed over when it is full or when a read came back short (a pipe had no more
+//! bytes at that moment): a live capture's packets reach the decoder as they arrive, not once a
+//! chunk has filled. With a stop flag ([`ReadAhead::with_stop`]) the consumer sees the end of
+//! the input soon after the flag is raised, even while the source is blocked waiting for data.
 
 use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How often a consumer waiting for data looks at its stop flag.
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// What the reading thread sends: a filled chunk, the end, or an error.
 enum Msg {
@@ -24,6 +35,9 @@ pub struct ReadAhead {
     pos: usize,
     done: bool,
     thread: Option<JoinHandle<()>>,
+    stop: Option<Arc<AtomicBool>>,
+    /// The input was ended by the stop flag; the reading thread may still be blocked.
+    stopped: bool,
 }
 
 impl std::fmt::Debug for ReadAhead {
@@ -64,13 +78,15 @@ impl ReadAhead {
                         .unwrap_or_else(|_| Vec::with_capacity(chunk_bytes));
                     buf.resize(chunk_bytes, 0);
                     let mut filled = 0;
-                    // Fill the chunk (a pipe hands over a few KiB per read) or reach the end.
+                    // Fill the chunk, reach the end, or stop at a short read: a pipe had no
+                    // more bytes just then, so what came is handed over now.
                     let outcome = loop {
+                        let asked = chunk_bytes - filled;
                         match buf.get_mut(filled..).map(|b| source.read(b)) {
                             Some(Ok(0)) => break Ok(true),
                             Some(Ok(n)) => {
                                 filled += n;
-                                if filled >= chunk_bytes {
+                                if filled >= chunk_bytes || n < asked {
                                     break Ok(false);
                                 }
                             }
@@ -99,7 +115,39 @@ impl ReadAhead {
             pos: 0,
             done: false,
             thread: Some(thread),
+            stop: None,
+            stopped: false,
         })
+    }
+
+    /// Ends the input (the next reads return 0) soon after `stop` is raised, also while the
+    /// source has nothing to give: for a signal that asks a live run to finish.
+    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Whether the stop flag ended the input.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The next message, looking at the stop flag while waiting.
+    fn next(&mut self) -> Option<Msg> {
+        let Some(stop) = self.stop.clone() else {
+            return self.rx.recv().ok();
+        };
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                self.stopped = true;
+                return None;
+            }
+            match self.rx.recv_timeout(STOP_POLL) {
+                Ok(m) => return Some(m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
     }
 }
 
@@ -125,10 +173,10 @@ impl Read for ReadAhead {
             let used = std::mem::take(&mut self.current);
             let _ = self.recycle.try_send(used);
             self.pos = 0;
-            match self.rx.recv() {
-                Ok(Msg::Data(buf)) => self.current = buf,
-                Ok(Msg::End) | Err(_) => self.done = true,
-                Ok(Msg::Error(e)) => {
+            match self.next() {
+                Some(Msg::Data(buf)) => self.current = buf,
+                Some(Msg::End) | None => self.done = true,
+                Some(Msg::Error(e)) => {
                     self.done = true;
                     return Err(e);
                 }
@@ -143,7 +191,11 @@ impl Drop for ReadAhead {
         let (_, dead_rx) = sync_channel::<Msg>(1);
         drop(std::mem::replace(&mut self.rx, dead_rx));
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // After a stop the source may be blocked in a read that never returns (an idle
+            // pipe): the thread is left to end with the process instead of waited for.
+            if !self.stopped {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -220,6 +272,52 @@ mod tests {
         let err = r.read_to_end(&mut got).expect_err("the source fails");
         assert_eq!(err.to_string(), "boom");
         assert_eq!(got, vec![9; 10]);
+    }
+
+    /// A source that gives its bytes, then blocks (as an idle pipe does) until released.
+    struct Idle {
+        data: Vec<u8>,
+        given: bool,
+        release: std::sync::mpsc::Receiver<()>,
+    }
+
+    impl Read for Idle {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if !self.given {
+                self.given = true;
+                let n = self.data.len().min(out.len());
+                out[..n].copy_from_slice(&self.data[..n]);
+                return Ok(n);
+            }
+            let _ = self.release.recv();
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn a_short_read_is_handed_over_at_once_and_a_stop_ends_an_idle_input() {
+        let (release, rx) = std::sync::mpsc::channel();
+        let src = Idle {
+            data: b"one packet".to_vec(),
+            given: false,
+            release: rx,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut r = ReadAhead::with_chunks(src, 1 << 20, 2)
+            .expect("thread")
+            .with_stop(stop.clone());
+        // The ten bytes arrive although the 1 MiB chunk is far from full.
+        let mut buf = [0u8; 64];
+        assert_eq!(r.read(&mut buf).expect("read"), 10);
+        assert_eq!(&buf[..10], b"one packet");
+        // The source now blocks; raising the flag ends the input within a poll or two.
+        let t0 = std::time::Instant::now();
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(r.read(&mut buf).expect("end"), 0);
+        assert!(r.stopped());
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        drop(r); // must not wait for the blocked thread
+        let _ = release.send(());
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct RunStats {
     /// Each client's sign-in discovery (the poster's DNS lookup order), one line per client and
     /// domain, at most a bounded number of clients.
     pub signin_paths: Vec<String>,
+    /// A signal ended the run: the flows live at that moment were ended and written.
+    pub stopped_by_signal: bool,
     /// Payload inspection counters (`tcp streams with a gap`, `SIP messages too large`, ...),
     /// only the non-zero ones, by name.
     pub inspection: Vec<(&'static str, u64)>,

@@ -124,6 +124,9 @@ impl<W: Write> SummarySink<W> {
                 line(format!("    error: {e}"));
             }
         }
+        if stats.stopped_by_signal {
+            line("  stopped by a signal: the flows live then were ended and written".to_string());
+        }
         line(format!(
             "  packets: {} ({} bytes on the wire); TCP/UDP {}, other IP {}, non-IP {}, malformed {}",
             stats.packets,
