@@ -1,8 +1,10 @@
 //! Command-line arguments.
 
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use sfbflow::sink::{OutputLayout, Partition};
 
 /// Classify the flows of a packet capture against the Skype for Business Server 2015 protocol
 /// workloads poster: which documented workload each conversation is, and what the
@@ -61,6 +63,26 @@ pub(crate) struct CatalogueArgs {
     pub(crate) catalogue: Option<PathBuf>,
 }
 
+/// Partition folders of `--out DIR`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum PartitionArg {
+    /// DIR/date=YYYY-MM-DD/hour=HH/
+    Hour,
+    /// DIR/date=YYYY-MM-DD/
+    Day,
+}
+
+impl ClassifyArgs {
+    /// How the Parquet files of `--out` are laid out.
+    pub(crate) fn output_layout(&self) -> OutputLayout {
+        let partition = self.partition.map(|p| match p {
+            PartitionArg::Hour => Partition::Hour,
+            PartitionArg::Day => Partition::Day,
+        });
+        OutputLayout::new(self.rotate.and_then(NonZeroU64::new), partition)
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct ClassifyArgs {
     /// pcap or pcapng files, read in order as one capture; `-` reads standard input.
@@ -80,6 +102,25 @@ pub(crate) struct ClassifyArgs {
     /// Write DIR/flows.parquet (DIR is created if missing).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
+
+    /// With --out: close the Parquet files every SECS seconds of capture time and start the
+    /// next ones.
+    ///
+    /// Periods are aligned to multiples of SECS since the Unix epoch and files are named by
+    /// their period's start (flows-20261124T130500Z.parquet, and the same for dns, sip and
+    /// findings). A row goes to the period in which it is written: a flow that ended just
+    /// before a boundary but was handed over after it is in the next period's files. A period
+    /// without rows leaves no files.
+    #[arg(long, value_name = "SECS", requires = "out",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) rotate: Option<u64>,
+
+    /// With --out: put the Parquet files into Hive-style folders (date=YYYY-MM-DD/hour=HH/).
+    ///
+    /// DIR/date=2026-11-24/hour=13/ (hour) or DIR/date=2026-11-24/ (day), by their period's
+    /// start with --rotate, else by the capture time at which the run's first row was written.
+    #[arg(long, value_enum, value_name = "BY", requires = "out")]
+    pub(crate) partition: Option<PartitionArg>,
 
     /// Also print each finished flow as one JSON object per line on standard output.
     #[arg(long)]

@@ -20,7 +20,7 @@ use sfbflow::catalogue::{
 use sfbflow::flow::FlowConfig;
 use sfbflow::infer::SharedInfer;
 use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
-use sfbflow::sink::{CaptureMeta, JsonLinesSink, ParquetSink, ParquetTables, Sink, SummarySink};
+use sfbflow::sink::{CaptureMeta, JsonLinesSink, RotatingParquet, Sink, SummarySink};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::args::{
@@ -177,8 +177,9 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating output directory {}", dir.display()))?;
-        sinks.push(Box::new(ParquetSink::create(dir.join("flows.parquet"))?));
-        sinks.push(Box::new(ParquetTables::create(dir)?));
+        // flows, dns, sip and findings: one set of files, or one per period with --rotate.
+        let layout = args.output_layout();
+        sinks.push(Box::new(RotatingParquet::create(dir, layout)?));
     }
     if args.jsonl {
         sinks.push(Box::new(JsonLinesSink::new(std::io::stdout().lock(), "-")));

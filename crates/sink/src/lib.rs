@@ -5,6 +5,8 @@
 //! - [`JsonLinesSink`]: one JSON object per flow and line, flushed per line.
 //! - [`SummarySink`]: a plain-text summary for people.
 //! - [`ParquetTables`]: `dns.parquet`, `sip.parquet` and `findings.parquet` beside it.
+//! - [`RotatingParquet`]: all four files of `--out DIR`, one set per period of capture time
+//!   (`flows-20261124T130500Z.parquet`, ...), optionally in Hive-style partition folders.
 //!
 //! Every sink sees the same flat [`FlowRow`]; its columns are those of `flow_schema()`.
 
@@ -12,6 +14,7 @@ mod columns;
 mod error;
 mod jsonl;
 mod parquet_sink;
+mod rotating;
 mod row;
 mod stats;
 mod summary;
@@ -23,6 +26,7 @@ pub use columns::{TableRow, Value};
 pub use error::Error;
 pub use jsonl::JsonLinesSink;
 pub use parquet_sink::{BATCH_ROWS, ParquetSink, flow_schema};
+pub use rotating::{OutputLayout, Partition, RotatingParquet};
 pub use row::FlowRow;
 pub use stats::{InputStats, RunStats};
 pub use summary::SummarySink;

@@ -482,10 +482,17 @@ impl std::fmt::Debug for ParquetTables {
 impl ParquetTables {
     /// Starts the three files in `dir`.
     pub fn create(dir: &Path) -> Result<Self, Error> {
+        Self::create_with_suffix(dir, "")
+    }
+
+    /// Starts the three files in `dir`, with `suffix` after each table's name
+    /// (`dns-20261124T130500Z.parquet` for the suffix `-20261124T130500Z`).
+    pub(crate) fn create_with_suffix(dir: &Path, suffix: &str) -> Result<Self, Error> {
+        let path = |table: &str| dir.join(format!("{table}{suffix}.parquet"));
         Ok(ParquetTables {
-            dns: Table::create(dir.join("dns.parquet"))?,
-            sip: Table::create(dir.join("sip.parquet"))?,
-            findings: Table::create(dir.join("findings.parquet"))?,
+            dns: Table::create(path("dns"))?,
+            sip: Table::create(path("sip"))?,
+            findings: Table::create(path("findings"))?,
         })
     }
 }
