@@ -22,6 +22,8 @@ use sfbflow_sink::{CaptureMeta, FindingRow, FlowRow, InputStats, RunStats, Sink,
 
 use crate::evidence::{DialogConfig, Dialogs, DnsLookups, Lookup, Seen};
 
+/// Live flows ended at once at the end of a run.
+const FINISH_BATCH: usize = 4096;
 /// Sign-in paths shown in the summary at most.
 const SIGNIN_LINES: usize = 20;
 /// How often (capture time) the dialog and DNS tables look for entries to write.
@@ -643,7 +645,11 @@ impl Pipeline {
     /// Ends every live flow, hands it to the sinks and completes them. Returns the run's counters.
     pub fn finish(mut self) -> Result<RunStats, sfbflow_sink::Error> {
         self.decoder.flush();
-        self.table.finish();
+        // The live flows end a batch at a time, each written before the next: the queue of
+        // ended flows stays small however many were live.
+        while self.table.finish_some(FINISH_BATCH) {
+            self.emit_ended()?;
+        }
         self.emit_ended()?;
         // Dialogs after their media flows, so that those are counted.
         self.dialogs.finish(&mut self.dialog_rows);

@@ -22,7 +22,9 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// What the reading thread sends: a filled chunk, the end, or an error.
 enum Msg {
-    Data(Vec<u8>),
+    /// A chunk and how many of its bytes are data (the rest is stale: chunks are recycled at
+    /// their full length, so that a short read never costs zeroing a whole chunk again).
+    Data(Vec<u8>, usize),
     End,
     Error(io::Error),
 }
@@ -32,6 +34,8 @@ pub struct ReadAhead {
     rx: Receiver<Msg>,
     recycle: SyncSender<Vec<u8>>,
     current: Vec<u8>,
+    /// Bytes of `current` that are data.
+    len: usize,
     pos: usize,
     done: bool,
     thread: Option<JoinHandle<()>>,
@@ -95,8 +99,7 @@ impl ReadAhead {
                             None => break Ok(false),
                         }
                     };
-                    buf.truncate(filled);
-                    if !buf.is_empty() && tx.send(Msg::Data(buf)).is_err() {
+                    if filled > 0 && tx.send(Msg::Data(buf, filled)).is_err() {
                         return; // the consumer went away
                     }
                     let last = match outcome {
@@ -112,6 +115,7 @@ impl ReadAhead {
             rx,
             recycle,
             current: Vec::new(),
+            len: 0,
             pos: 0,
             done: false,
             thread: Some(thread),
@@ -157,7 +161,7 @@ impl Read for ReadAhead {
             return Ok(0);
         }
         loop {
-            if let Some(rest) = self.current.get(self.pos..)
+            if let Some(rest) = self.current.get(self.pos..self.len)
                 && !rest.is_empty()
             {
                 let n = rest.len().min(out.len());
@@ -173,8 +177,12 @@ impl Read for ReadAhead {
             let used = std::mem::take(&mut self.current);
             let _ = self.recycle.try_send(used);
             self.pos = 0;
+            self.len = 0;
             match self.next() {
-                Some(Msg::Data(buf)) => self.current = buf,
+                Some(Msg::Data(buf, len)) => {
+                    self.current = buf;
+                    self.len = len;
+                }
                 Some(Msg::End) | None => self.done = true,
                 Some(Msg::Error(e)) => {
                     self.done = true;

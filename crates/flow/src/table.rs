@@ -250,6 +250,8 @@ pub struct FlowTable {
     free: Vec<u32>,
     heap: BinaryHeap<Reverse<(i64, u32, u32)>>,
     ended: Vec<FlowRecord>,
+    /// Slots still to end by [`FlowTable::finish_some`], newest first.
+    finishing: Option<Vec<u32>>,
     next_seq: u64,
     now: i64,
     stats: TableStats,
@@ -278,6 +280,7 @@ impl FlowTable {
             free: Vec::new(),
             heap: BinaryHeap::new(),
             ended: Vec::new(),
+            finishing: None,
             next_seq: 0,
             now: i64::MIN,
             stats: TableStats::default(),
@@ -705,17 +708,39 @@ impl FlowTable {
 
     /// Ends every live flow (end of input or shutdown), oldest first.
     pub fn finish(&mut self) {
-        let mut live: Vec<(u64, u32)> = self
-            .index
-            .iter()
-            .filter_map(|&s| self.slots.get(s as usize).map(|f| (f.seq, s)))
-            .collect();
-        live.sort_unstable();
-        for (_, slot) in live {
+        while self.finish_some(usize::MAX) {}
+    }
+
+    /// Ends up to `max` live flows (end of input or shutdown), oldest first, and returns whether
+    /// any are left: a caller that drains the ended flows between calls keeps the queue of
+    /// ended flows (and its memory) small however many flows were live.
+    pub fn finish_some(&mut self, max: usize) -> bool {
+        let order = match self.finishing.take() {
+            Some(order) => order,
+            None => {
+                let mut live: Vec<(u64, u32)> = self
+                    .index
+                    .iter()
+                    .filter_map(|&s| self.slots.get(s as usize).map(|f| (f.seq, s)))
+                    .collect();
+                // Newest first, so that the oldest is popped from the end.
+                live.sort_unstable_by(|a, b| b.cmp(a));
+                live.into_iter().map(|(_, s)| s).collect()
+            }
+        };
+        let mut order = order;
+        for _ in 0..max {
+            let Some(slot) = order.pop() else { break };
             let hash = self.slot_hash(slot);
             self.end_flow(slot, hash, EndReason::EndOfInput);
         }
-        self.heap.clear();
+        if order.is_empty() {
+            self.heap.clear();
+            false
+        } else {
+            self.finishing = Some(order);
+            true
+        }
     }
 }
 

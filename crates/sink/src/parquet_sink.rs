@@ -18,8 +18,13 @@ use crate::{CaptureMeta, Error, FlowRow, RunStats, Sink};
 /// The optional evidence columns at the end of `flows.parquet` (`tls_version` .. `dns_query`).
 const EVIDENCE_COLUMNS: usize = 10;
 
-/// Rows per Arrow batch and per Parquet row group.
+/// Rows per Parquet row group.
 pub const BATCH_ROWS: usize = 65_536;
+
+/// Rows per Arrow batch handed to the encoding thread: a quarter of a row group, so that the
+/// column builders and the batch in flight stay small (the writer gathers batches into row
+/// groups of [`BATCH_ROWS`]).
+const HANDOFF_ROWS: usize = 16_384;
 
 /// The schema of `flows.parquet`.
 pub fn flow_schema() -> SchemaRef {
@@ -102,18 +107,18 @@ struct Columns {
 
 impl Columns {
     fn new() -> Self {
-        let ts = || TimestampNanosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC");
-        let st = || StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8);
-        let u64b = || UInt64Builder::with_capacity(BATCH_ROWS);
+        let ts = || TimestampNanosecondBuilder::with_capacity(HANDOFF_ROWS).with_timezone("UTC");
+        let st = || StringBuilder::with_capacity(HANDOFF_ROWS, HANDOFF_ROWS * 8);
+        let u64b = || UInt64Builder::with_capacity(HANDOFF_ROWS);
         Columns {
             flow_id: u64b(),
             first_ts: ts(),
             last_ts: ts(),
             transport: st(),
             initiator_ip: st(),
-            initiator_port: UInt16Builder::with_capacity(BATCH_ROWS),
+            initiator_port: UInt16Builder::with_capacity(HANDOFF_ROWS),
             responder_ip: st(),
-            responder_port: UInt16Builder::with_capacity(BATCH_ROWS),
+            responder_port: UInt16Builder::with_capacity(HANDOFF_ROWS),
             counters: [u64b(), u64b(), u64b(), u64b(), u64b(), u64b()],
             direction_basis: st(),
             initiator_role: st(),
@@ -125,10 +130,10 @@ impl Columns {
             service: st(),
             rule_id: st(),
             basis: st(),
-            documented: BooleanBuilder::with_capacity(BATCH_ROWS),
+            documented: BooleanBuilder::with_capacity(HANDOFF_ROWS),
             finding: st(),
             end_reason: st(),
-            vlan: UInt16Builder::with_capacity(BATCH_ROWS),
+            vlan: UInt16Builder::with_capacity(HANDOFF_ROWS),
             tunnel: st(),
             evidence: std::array::from_fn(|_| StringBuilder::new()),
             rows: 0,
@@ -295,7 +300,7 @@ impl Sink for ParquetSink {
     fn flow(&mut self, row: &FlowRow<'_>) -> Result<(), Error> {
         self.columns.append(row);
         self.rows_written += 1;
-        if self.columns.rows >= BATCH_ROWS {
+        if self.columns.rows >= HANDOFF_ROWS {
             self.flush_batch()?;
         }
         Ok(())
