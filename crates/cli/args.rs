@@ -99,7 +99,8 @@ pub(crate) struct ClassifyArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) catalogue: Option<PathBuf>,
 
-    /// Write DIR/flows.parquet (DIR is created if missing).
+    /// Write DIR/flows.parquet, dns.parquet, sip.parquet and findings.parquet (DIR is created if
+    /// missing).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
 
