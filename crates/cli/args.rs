@@ -25,6 +25,29 @@ pub(crate) enum Command {
     /// Work with topology files (role maps).
     #[command(subcommand)]
     Topology(TopologyCommand),
+    /// Draw the flows of `classify --out` like the poster, as one self-contained HTML file.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    /// flows.parquet files, or folders searched for flows*.parquet (with the findings, dns and
+    /// sip tables beside them).
+    #[arg(required = true, value_name = "FLOWS.parquet|DIR")]
+    pub(crate) inputs: Vec<PathBuf>,
+
+    /// The HTML file to write.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+
+    /// The page's title (default: a description of the report).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) title: Option<String>,
+
+    /// Documented flows to compare against instead of the built-in catalogue (the one the
+    /// flows were classified with).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) catalogue: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

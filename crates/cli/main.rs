@@ -24,7 +24,8 @@ use sfbflow::sink::{CaptureMeta, JsonLinesSink, RotatingParquet, Sink, SummarySi
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::args::{
-    CatalogueArgs, CatalogueFormat, ClassifyArgs, Cli, Command, InferArgs, TopologyCommand,
+    CatalogueArgs, CatalogueFormat, ClassifyArgs, Cli, Command, InferArgs, ReportArgs,
+    TopologyCommand,
 };
 
 /// Exit status: done.
@@ -75,7 +76,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EXIT_OK))
         }
         Command::Topology(TopologyCommand::Infer(args)) => infer(args),
+        Command::Report(args) => report(args),
     }
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    use sfbflow_report::{Report, ReportOptions, find_tables};
+    let cat = load_catalogue(args.catalogue.as_deref())?;
+    let files = find_tables(&args.inputs)?;
+    let report = Report::load(&files, &args.inputs)?;
+    let options = ReportOptions {
+        title: args.title,
+        generator: format!("sfbflow {}", env!("CARGO_PKG_VERSION")),
+    };
+    let html = report.render_html(&cat, &options)?;
+    std::fs::write(&args.output, html)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    Ok(ExitCode::from(EXIT_OK))
 }
 
 fn print_stdout(text: &str) -> anyhow::Result<()> {
