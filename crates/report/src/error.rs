@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// A file or folder could not be read.
-    #[error("reading {}: {source}", path.display())]
+    #[error("reading {}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -16,7 +16,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A file is not a readable Parquet file.
-    #[error("{} is not a readable Parquet file: {source}", path.display())]
+    #[error("{} is not a readable Parquet file", path.display())]
     Parquet {
         /// The file.
         path: PathBuf,
@@ -33,7 +33,7 @@ pub enum Error {
         columns: Vec<String>,
     },
     /// A column has a type the report cannot read.
-    #[error("{}: column `{column}` has an unexpected type: {source}", path.display())]
+    #[error("{}: column `{column}` has an unexpected type", path.display())]
     ColumnType {
         /// The file.
         path: PathBuf,
@@ -52,6 +52,6 @@ pub enum Error {
         reason: &'static str,
     },
     /// The page template failed to render.
-    #[error("rendering the page: {0}")]
+    #[error("rendering the page")]
     Render(#[from] askama::Error),
 }

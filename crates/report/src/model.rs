@@ -101,10 +101,13 @@ impl Edge {
                 lines.push(line);
             }
             if shown < self.items.len() {
-                let more = format!(" +{} more", self.items.len() - shown);
+                let more = format!("+{} more", self.items.len() - shown);
                 match lines.last_mut() {
-                    Some(last) => last.push_str(&more),
-                    None => lines.push(more),
+                    Some(last) if last.len() + 1 + more.len() <= LINE_CHARS => {
+                        last.push(' ');
+                        last.push_str(&more);
+                    }
+                    _ => lines.push(more),
                 }
             }
         } else {

@@ -146,7 +146,8 @@ pub(crate) fn diagram(g: &Graph, id: &str, caption: &str) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg id="diagram-{id}" class="diagram" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{cap}" style="max-width:100%;height:auto">"#,
+        r#"<svg id="diagram-{id}" class="diagram" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{cap}" style="width:100%;max-width:{maxw}px;height:auto">"#,
+        maxw = f(l.width * 1.15),
         id = id_part(id),
         w = f(l.width),
         h = f(l.height),
