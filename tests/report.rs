@@ -283,8 +283,18 @@ fn bad_inputs_are_errors_naming_the_file() {
 
 /// Chromium's headless flags for a page that must not touch the network.
 fn chromium(args: &[String]) -> Option<std::process::Output> {
+    if let Err(e) = Command::new("chromium").arg("--version").output() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have chromium (Debian package `chromium`): {e}"
+        );
+        eprintln!("skipped: chromium not installed ({e})");
+        return None;
+    }
     let profile = tmpdir(&format!("chromium-profile-{}", args.len()));
-    let mut cmd = Command::new("chromium");
+    // A hung browser ends the test instead of stalling the run.
+    let mut cmd = Command::new("timeout");
+    cmd.args(["120", "chromium"]);
     cmd.args([
         "--headless",
         "--no-sandbox",
@@ -298,19 +308,10 @@ fn chromium(args: &[String]) -> Option<std::process::Output> {
     ])
     .arg(format!("--user-data-dir={}", profile.display()))
     .args(args);
-    let out = cmd.output();
+    let out = cmd.output().expect("run chromium under timeout");
     let _ = std::fs::remove_dir_all(&profile);
-    match out {
-        Ok(o) => Some(o),
-        Err(e) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must have chromium (Debian package `chromium`): {e}"
-            );
-            eprintln!("skipped: chromium not installed ({e})");
-            None
-        }
-    }
+    assert_ne!(out.status.code(), Some(124), "chromium timed out");
+    Some(out)
 }
 
 /// Distinct colours and the share of pixels that are not (nearly) white or the page's grey.

@@ -397,3 +397,78 @@ pub(crate) fn finding_groups(data: &Data) -> Vec<FindingGroup> {
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(protocol: &str, finding: Option<&str>, ports: &[u16]) -> Item {
+        Item {
+            protocol: protocol.to_owned(),
+            finding: finding.map(Str::from),
+            ports: ports.iter().copied().collect(),
+            range: None,
+            flows: 1,
+            bytes: 1000,
+        }
+    }
+
+    #[test]
+    fn labels_aggregate_ports_and_wrap() {
+        assert_eq!(item("TLS/TCP", None, &[8443]).label(), "TLS/TCP:8443");
+        assert_eq!(item("UDP", None, &[1, 2, 3]).label(), "UDP:1,2,3");
+        assert_eq!(
+            item("RTP/UDP", None, &[40000, 40002, 40010, 40100]).label(),
+            "RTP/UDP:40000-40100 (4 ports)"
+        );
+        let mut ranged = item("SRTP/UDP", None, &[50100]);
+        ranged.range = Some((50000, 59999));
+        assert_eq!(ranged.label(), "SRTP/UDP:50000-59999");
+
+        let doc = Edge {
+            from: "internal_client".into(),
+            to: "front_end".into(),
+            traffic: Some(Traffic::Https),
+            items: vec![
+                item("HTTPS", None, &[443]),
+                item("HTTP", None, &[80]),
+                item("HTTP", None, &[8080]),
+                item("HTTPS", None, &[4443]),
+                item("HTTPS", None, &[444]),
+                item("HTTPS", None, &[8443]),
+            ],
+            flows: 6,
+            bytes: 6000,
+        };
+        let lines = doc.label_lines();
+        assert_eq!(lines.last().map(String::as_str), Some("6 flows · 6.0 kB"));
+        assert!(lines.iter().all(|l| l.len() <= 24), "{lines:?}");
+        assert!(lines.iter().any(|l| l.contains("more")), "{lines:?}");
+
+        let undoc = Edge {
+            from: "internal_client".into(),
+            to: "front_end".into(),
+            traffic: None,
+            items: vec![
+                item("TLS/TCP", Some("undocumented_port"), &[8443]),
+                item("SIP/TCP", Some("protocol_mismatch"), &[5061]),
+            ],
+            flows: 2,
+            bytes: 2000,
+        };
+        assert_eq!(
+            undoc.label_lines(),
+            [
+                "TLS/TCP:8443",
+                "undocumented port",
+                "SIP/TCP:5061",
+                "protocol mismatch",
+                "2 flows · 2.0 kB"
+            ]
+        );
+        assert_eq!(
+            undoc.findings().into_iter().collect::<Vec<_>>(),
+            ["protocol_mismatch", "undocumented_port"]
+        );
+    }
+}
