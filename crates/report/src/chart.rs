@@ -43,47 +43,52 @@ pub(crate) struct Timeline {
 }
 
 pub(crate) fn timeline(flows: &[Flow]) -> Option<Timeline> {
-    let t0 = flows.iter().map(|f| f.first_ns).min()?;
-    let t1 = flows.iter().map(|f| f.last_ns).max()?.max(t0);
-    let span_s = (t1 - t0) / 1_000_000_000 + 1;
+    // Times come from the files: any i64. Differences are taken in i128.
+    let t0 = i128::from(flows.iter().map(|f| f.first_ns).min()?);
+    let t1 = i128::from(flows.iter().map(|f| f.last_ns).max()?).max(t0);
+    const NS: i128 = 1_000_000_000;
+    let span_s = (t1 - t0) / NS + 1;
     let bucket_s = BUCKETS
         .iter()
-        .copied()
-        .find(|b| span_s / b < MAX_BARS)
-        .unwrap_or(2_592_000);
-    let bucket_ns = bucket_s.saturating_mul(1_000_000_000);
-    let start_ns = t0 - t0.rem_euclid(bucket_ns);
-    let n = usize::try_from((t1 - start_ns) / bucket_ns + 1)
+        .map(|&b| i128::from(b))
+        .find(|b| span_s / b < i128::from(MAX_BARS))
+        .unwrap_or(span_s / i128::from(MAX_BARS) + 1);
+    let bucket = bucket_s * NS;
+    let start = t0 - t0.rem_euclid(bucket);
+    let n = usize::try_from((t1 - start) / bucket + 1)
         .unwrap_or(1)
         .max(1);
     let ns = series_names().len();
     let mut fl = vec![vec![0.0; ns]; n];
     let mut by = vec![vec![0.0; ns]; n];
-    for f in flows {
-        let s = series_of(f);
-        let b0 = usize::try_from((f.first_ns - start_ns) / bucket_ns)
-            .unwrap_or(0)
-            .min(n - 1);
-        let b1 = usize::try_from((f.last_ns - start_ns) / bucket_ns)
+    let index = |t: i128| {
+        usize::try_from((t - start) / bucket)
             .unwrap_or(0)
             .min(n - 1)
-            .max(b0);
+    };
+    for f in flows {
+        let s = series_of(f);
+        let (first, last) = (
+            i128::from(f.first_ns),
+            i128::from(f.last_ns).max(i128::from(f.first_ns)),
+        );
+        let (b0, b1) = (index(first), index(last));
         fl[b0][s] += 1.0;
-        let life = (f.last_ns - f.first_ns).max(1) as f64;
+        let life = (last - first).max(1) as f64;
         if b0 == b1 {
             by[b0][s] += f.bytes as f64;
         } else {
             for (b, row) in by.iter_mut().enumerate().take(b1 + 1).skip(b0) {
-                let bs = start_ns + b as i64 * bucket_ns;
-                let lo = f.first_ns.max(bs);
-                let hi = f.last_ns.min(bs + bucket_ns);
+                let bs = start + b as i128 * bucket;
+                let lo = first.max(bs);
+                let hi = last.min(bs + bucket);
                 row[s] += f.bytes as f64 * ((hi - lo).max(0) as f64 / life);
             }
         }
     }
     Some(Timeline {
-        start_ns,
-        bucket_ns,
+        start_ns: i64::try_from(start).unwrap_or(i64::MIN),
+        bucket_ns: i64::try_from(bucket).unwrap_or(i64::MAX),
         flows: fl,
         bytes: by,
     })
@@ -157,7 +162,11 @@ pub(crate) fn bars(t: &Timeline, flows_chart: bool) -> String {
                 c = names::workload_colour(si),
                 t = esc(&format!(
                     "{} {}: {}",
-                    time::clock(t.start_ns + b as i64 * t.bucket_ns, false),
+                    time::clock(
+                        t.start_ns
+                            .saturating_add((b as i64).saturating_mul(t.bucket_ns)),
+                        false
+                    ),
                     series_names().get(si).map_or("", |s| s.1),
                     if flows_chart {
                         format!("{v:.0} flows")
@@ -179,7 +188,11 @@ pub(crate) fn bars(t: &Timeline, flows_chart: bool) -> String {
             y0 = TOP + ph,
             y1 = TOP + ph + 4.0,
             ty = H - 6.0,
-            l = time::clock(t.start_ns + b as i64 * t.bucket_ns, with_date)
+            l = time::clock(
+                t.start_ns
+                    .saturating_add((b as i64).saturating_mul(t.bucket_ns)),
+                with_date
+            )
         );
     }
     let _ = write!(
@@ -189,4 +202,54 @@ pub(crate) fn bars(t: &Timeline, flows_chart: bool) -> String {
         y = TOP + ph
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::Str;
+
+    fn flow(first_ns: i64, last_ns: i64, bytes: u64) -> Flow {
+        let s = |v: &str| Str::from(v);
+        Flow {
+            flow_id: None,
+            first_ns,
+            last_ns,
+            transport: s("udp"),
+            initiator_ip: s("a"),
+            responder_ip: s("b"),
+            responder_port: 1,
+            packets: 1,
+            bytes,
+            initiator_role: None,
+            responder_role: None,
+            app_protocol: s("RTP"),
+            workload: Some(s("av_web_conf")),
+            rule_id: None,
+            documented: true,
+            finding: None,
+            tls_sni: None,
+            sip_user_agent: None,
+            stun_seen: None,
+            stun_method: None,
+        }
+    }
+
+    #[test]
+    fn bytes_are_spread_over_the_lifetime() {
+        let t = timeline(&[flow(0, 10_000_000_000, 1000)]).expect("a timeline");
+        assert_eq!(t.bucket_ns, 1_000_000_000);
+        assert_eq!(t.flows.len(), 11);
+        let total: f64 = t.bytes.iter().map(|b| b[2]).sum();
+        assert!((total - 1000.0).abs() < 1e-6, "{total}");
+        assert_eq!(t.flows[0][2], 1.0);
+        assert!(bars(&t, true).contains("timeline-flows"));
+    }
+
+    #[test]
+    fn absurd_times_stay_bounded() {
+        let t = timeline(&[flow(i64::MIN, i64::MAX, u64::MAX), flow(0, 0, 1)]).expect("a timeline");
+        assert!(t.flows.len() <= MAX_BARS as usize + 1, "{}", t.flows.len());
+        assert!(bars(&t, false).contains("timeline-bytes"));
+    }
 }

@@ -185,7 +185,7 @@ pub(crate) fn render(
             "{} to {} UTC ({})",
             time::datetime_ms(a),
             time::datetime_ms(b),
-            time::duration(b - a)
+            time::duration(b.saturating_sub(a))
         ),
         _ => "no flows".to_owned(),
     };
@@ -270,8 +270,8 @@ pub(crate) fn render(
             first_ns: g.first_ns,
             first: time::datetime_ms(g.first_ns),
             last: time::datetime_ms(g.last_ns),
-            span_ns: g.last_ns - g.first_ns,
-            span: time::duration(g.last_ns - g.first_ns),
+            span_ns: g.last_ns.saturating_sub(g.first_ns),
+            span: time::duration(g.last_ns.saturating_sub(g.first_ns)),
         })
         .collect();
 

@@ -111,8 +111,22 @@ fn hosts_line(g: &Graph, role: &str) -> String {
         joined
     } else if node.more_hosts {
         format!("more than {} hosts", hosts.len())
+    } else if hosts.len() == 1 {
+        "1 host".to_owned()
     } else {
         format!("{} hosts", hosts.len())
+    }
+}
+
+/// A box title that fits the box (role names from the data can be long).
+fn fit_title(title: &str) -> String {
+    const MAX: usize = 21;
+    if title.chars().count() <= MAX {
+        title.to_owned()
+    } else {
+        let mut t: String = title.chars().take(MAX - 1).collect();
+        t.push('…');
+        t
     }
 }
 
@@ -260,7 +274,7 @@ pub(crate) fn diagram(g: &Graph, id: &str, caption: &str) -> String {
             head = head,
             cx = f(r.x + r.w / 2.0),
             ty = f(r.y + 15.5),
-            title = esc(names::title(role)),
+            title = esc(&fit_title(names::title(role))),
             hy2 = f(r.y + 34.0),
             hl = esc(&hosts_line(g, role)),
         );
