@@ -18,7 +18,9 @@ use sfbflow_catalogue::{Catalogue, Classifier, FlowFacts, Role, Topology, Verdic
 use sfbflow_flow::{FlowConfig, FlowRecord, FlowTable, Transport};
 use sfbflow_inspect::{AppProtocol, FlowEvidence, FlowInspector, Message, Outputs, Segment, tls};
 use sfbflow_packet::{Decoded, Decoder, DecoderConfig, Malformed, Tunnel};
-use sfbflow_sink::{CaptureMeta, FindingRow, FlowRow, InputStats, RunStats, Sink, SipDialogRow};
+use sfbflow_sink::{
+    CaptureMeta, FindingRow, FlowRow, InputStats, MAX_TIME_JUMP_NANOS, RunStats, Sink, SipDialogRow,
+};
 
 use crate::evidence::{DialogConfig, Dialogs, DnsLookups, Lookup, Seen};
 
@@ -88,6 +90,8 @@ struct Counters {
     packets: u64,
     wire_bytes: u64,
     transport_packets: u64,
+    frames_off_clock: u64,
+    clock_jumps: u64,
     other_ip: [u64; 256],
     not_ip: u64,
     unsupported_link: hashbrown::HashMap<u32, u64>,
@@ -100,6 +104,8 @@ impl Default for Counters {
             packets: 0,
             wire_bytes: 0,
             transport_packets: 0,
+            frames_off_clock: 0,
+            clock_jumps: 0,
             other_ip: [0; 256],
             not_ip: 0,
             unsupported_link: hashbrown::HashMap::new(),
@@ -142,7 +148,10 @@ pub struct Pipeline {
     sinks: Vec<Box<dyn Sink>>,
     counters: Counters,
     inputs: Vec<InputStats>,
+    /// The capture's clock: the latest time taken (see [`Pipeline::clock`]).
     last_ts_nanos: i64,
+    /// The time of the last frame, when it lay off the clock.
+    off_clock: Option<i64>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -298,6 +307,7 @@ impl Pipeline {
             counters: Counters::default(),
             inputs: Vec::new(),
             last_ts_nanos: i64::MIN,
+            off_clock: None,
         }
     }
 
@@ -327,16 +337,25 @@ impl Pipeline {
     /// Accounts one record. The hot path: a decode, a table update, and counters.
     #[inline]
     pub fn record(&mut self, rec: &Record<'_>) {
+        // The frame's own time for its flow; the clock's for everything that times out.
+        let own_ts = rec.ts_nanos;
+        let on_clock = self.clock(own_ts);
+        let clock_ts = if on_clock { own_ts } else { self.last_ts_nanos };
+        let rec = &Record {
+            ts_nanos: clock_ts,
+            ..*rec
+        };
         let c = &mut self.counters;
         c.packets += 1;
         c.wire_bytes += u64::from(rec.origlen);
-        if rec.ts_nanos > self.last_ts_nanos {
-            self.last_ts_nanos = rec.ts_nanos;
-        }
         match self.decoder.decode(rec) {
             Decoded::Packet(view) => {
                 c.transport_packets += u64::from(view.frames);
-                let result = self.table.packet(&view, rec.ts_nanos);
+                let result = if on_clock {
+                    self.table.packet(&view, own_ts)
+                } else {
+                    self.table.packet_off_clock(&view, own_ts)
+                };
                 // Flows that ended now keep the evidence of their slot before it is reused.
                 if self.table.has_ended() {
                     collect(&mut self.table, &mut self.inspectors, &mut self.pending);
@@ -373,7 +392,7 @@ impl Pipeline {
                             if !self.outputs.events.is_empty() {
                                 let flow_id = self.table.flow(r.slot).map_or(0, |f| f.seq);
                                 let seen = Seen {
-                                    ts_nanos: rec.ts_nanos,
+                                    ts_nanos: own_ts,
                                     transport: t.as_str(),
                                     src: SocketAddr::new(view.src.to_ip(), view.src_port),
                                     dst: SocketAddr::new(view.dst.to_ip(), view.dst_port),
@@ -397,6 +416,50 @@ impl Pipeline {
             Decoded::FragmentHeld => {}
             Decoded::Malformed(m) => *c.malformed.entry(m).or_default() += 1,
             Decoded::UnsupportedLinkType(l) => *c.unsupported_link.entry(l.0).or_default() += 1,
+        }
+    }
+
+    /// Whether a frame at `ts` is on the capture's clock (the latest time taken): within
+    /// [`MAX_TIME_JUMP_NANOS`] of it, either way. A frame off the clock keeps its time for its
+    /// flow, but moves no clock: nothing expires, ticks or rotates because of it (a corrupt or
+    /// hand-made timestamp). When the frame before it was off the clock too and the two agree,
+    /// the capture really goes on at another time: the clock moves there. Forward, the live
+    /// flows then idle out as time passed; backward, they end at once and held fragments are
+    /// dropped (their deadlines lie in the old time), and timeouts, ticks and rotation go on
+    /// from the new time.
+    #[inline]
+    fn clock(&mut self, ts: i64) -> bool {
+        let now = self.last_ts_nanos;
+        let near = |a: i64, b: i64| a.abs_diff(b) <= MAX_TIME_JUMP_NANOS.unsigned_abs();
+        if now == i64::MIN || near(ts, now) {
+            self.off_clock = None;
+            self.last_ts_nanos = now.max(ts);
+            return true;
+        }
+        self.jump(ts, now)
+    }
+
+    #[cold]
+    fn jump(&mut self, ts: i64, now: i64) -> bool {
+        let near = |a: i64, b: i64| a.abs_diff(b) <= MAX_TIME_JUMP_NANOS.unsigned_abs();
+        match self.off_clock.take() {
+            Some(prev) if near(prev, ts) => {
+                self.counters.clock_jumps += 1;
+                self.last_ts_nanos = ts;
+                if ts < now {
+                    self.table.rebase(ts);
+                    collect(&mut self.table, &mut self.inspectors, &mut self.pending);
+                    self.decoder.flush();
+                    self.next_tick = ts;
+                    self.next_sink_tick = ts;
+                }
+                true
+            }
+            _ => {
+                self.off_clock = Some(ts);
+                self.counters.frames_off_clock += 1;
+                false
+            }
         }
     }
 
@@ -595,9 +658,11 @@ impl Pipeline {
                 Ok(Some(rec)) => {
                     self.record(&rec);
                     self.emit_ended()?;
-                    if rec.ts_nanos >= self.next_sink_tick {
-                        self.next_sink_tick = rec.ts_nanos.saturating_add(EVIDENCE_TICK_NANOS);
-                        self.tick_sinks(rec.ts_nanos)?;
+                    // The clock, not the frame: a frame off the clock moves no period.
+                    let now = self.last_ts_nanos;
+                    if now >= self.next_sink_tick {
+                        self.next_sink_tick = now.saturating_add(EVIDENCE_TICK_NANOS);
+                        self.tick_sinks(now)?;
                     }
                     n = n.wrapping_add(1);
                     if n & 0xfff == 0 {
@@ -760,6 +825,8 @@ impl Pipeline {
             flows_evicted: t.flows_evicted,
             peak_live_flows: t.peak_live_flows,
             packets_out_of_order: t.packets_out_of_order,
+            frames_off_clock: c.frames_off_clock,
+            clock_jumps: c.clock_jumps,
             signin_paths: self.signin_lines(),
             stopped_by_signal: self.stopped,
             inspection: self.outputs.stats.named(),

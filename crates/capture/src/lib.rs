@@ -203,11 +203,13 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The input holds zero bytes.
-    #[error("empty input (zero bytes)")]
+    #[error("empty input (zero bytes): expected a pcap or pcapng file header at byte 0")]
     Empty,
     /// The first four bytes are no pcap or pcapng magic number.
     #[error(
-        "not a pcap or pcapng file (starts with 0x{:02x}{:02x}{:02x}{:02x})",
+        "not a pcap or pcapng file (starts with 0x{:02x}{:02x}{:02x}{:02x}): expected at byte 0 \
+         a pcap magic number (a1b2c3d4, a1b23c4d or a1b2cd34, either byte order) or a pcapng \
+         section header block (0a0d0d0a)",
         magic[0], magic[1], magic[2], magic[3]
     )]
     NotACapture {
@@ -215,7 +217,10 @@ pub enum Error {
         magic: [u8; 4],
     },
     /// The input ends inside the file header (pcapng: inside the first section header block).
-    #[error("input ends inside the file header (only {available} bytes)")]
+    #[error(
+        "input ends inside the file header at byte {available}: expected 24 bytes of pcap \
+         header or a pcapng section header block of at least 28"
+    )]
     ShortHeader {
         /// Bytes the input held.
         available: u64,

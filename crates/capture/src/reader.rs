@@ -432,7 +432,10 @@ impl<R: Read> CaptureReader<R> {
         let major = u16_from([hdr[4], hdr[5]], big_endian);
         let minor = u16_from([hdr[6], hdr[7]], big_endian);
         if major != 2 {
-            return Self::corrupt(4, format!("unsupported pcap version {major}.{minor}"));
+            return Self::corrupt(
+                4,
+                format!("unsupported pcap version {major}.{minor} (expected 2.x)"),
+            );
         }
         // Snaplen (bytes 16..20) is not needed: caplen > snaplen is tolerated, snaplen 0 too.
         // The link type is the low 16 bits of the network field; the upper bits hold FCS
@@ -609,7 +612,7 @@ impl<R: Read> CaptureReader<R> {
         if major != 1 {
             return Self::corrupt(
                 offset + 12,
-                format!("unsupported pcapng version {major}.{minor}"),
+                format!("unsupported pcapng version {major}.{minor} (expected 1.x)"),
             );
         }
         self.stats.sections = self.stats.sections.saturating_add(1);

@@ -364,13 +364,37 @@ impl FlowTable {
     /// Accounts one packet at capture time `ts_nanos` and returns its flow slot and direction.
     /// Flows that end because of it (or because time passed) are queued for
     /// [`drain_ended`](Self::drain_ended).
+    #[inline]
     pub fn packet(&mut self, view: &PacketView<'_>, ts_nanos: i64) -> Option<PacketResult> {
+        self.packet_with(view, ts_nanos, true)
+    }
+
+    /// Like [`packet`](Self::packet), for a frame whose timestamp the caller does not trust
+    /// (far ahead of the capture's clock, say): the flow records `ts_nanos`, but capture time
+    /// stays where it is, so nothing expires because of it.
+    pub fn packet_off_clock(
+        &mut self,
+        view: &PacketView<'_>,
+        ts_nanos: i64,
+    ) -> Option<PacketResult> {
+        self.packet_with(view, ts_nanos, false)
+    }
+
+    #[inline(always)]
+    fn packet_with(
+        &mut self,
+        view: &PacketView<'_>,
+        ts_nanos: i64,
+        clock: bool,
+    ) -> Option<PacketResult> {
         let transport = Transport::from_proto(view.proto)?;
-        if ts_nanos < self.now {
-            self.stats.packets_out_of_order += 1;
-        } else {
-            self.now = ts_nanos;
-            self.expire_due();
+        if clock {
+            if ts_nanos < self.now {
+                self.stats.packets_out_of_order += 1;
+            } else {
+                self.now = ts_nanos;
+                self.expire_due();
+            }
         }
         let (key, side) = FlowKey::new(transport, view.src, view.src_port, view.dst, view.dst_port);
         let hash = self.hash(&key);
@@ -706,6 +730,15 @@ impl FlowTable {
         }
     }
 
+    /// The capture's clock jumped (by more than the caller tolerates, either way): every live
+    /// flow ends as at the end of input, oldest first, and capture time goes on from `ts_nanos`,
+    /// earlier or later. Without it, a clock set back by years would leave every later flow
+    /// "out of order" with deadlines that never come.
+    pub fn rebase(&mut self, ts_nanos: i64) {
+        self.finish();
+        self.now = ts_nanos;
+    }
+
     /// Ends every live flow (end of input or shutdown), oldest first.
     pub fn finish(&mut self) {
         while self.finish_some(usize::MAX) {}
@@ -1009,6 +1042,25 @@ mod tests {
         t.finish();
         let f = &ended(&mut t)[0].flow;
         assert_eq!((f.first_ts_nanos, f.last_ts_nanos), (10 * S, 10 * S));
+    }
+
+    #[test]
+    fn a_clock_set_back_by_decades_keeps_idle_timeouts_working() {
+        let decades = 40 * 365 * 86_400 * S;
+        let mut t = table(FlowConfig::default());
+        t.packet(&tcp(true, SYN, 1), decades);
+        t.rebase(10 * S);
+        let first = ended(&mut t);
+        assert_eq!(first.len(), 1, "the live flow ends at the jump");
+        assert_eq!(first[0].end_reason, EndReason::EndOfInput);
+        let udp = pkt(C, 5000, SRV, 53, IpProto::UDP, 0, 0);
+        t.packet(&udp, 11 * S);
+        assert_eq!(t.stats().packets_out_of_order, 0);
+        // The UDP flow idles out 120 s later, on the new clock.
+        t.packet(&tcp(true, SYN, 7), 200 * S);
+        let idle = ended(&mut t);
+        assert_eq!(idle.len(), 1);
+        assert_eq!(idle[0].end_reason, EndReason::Idle);
     }
 
     #[test]

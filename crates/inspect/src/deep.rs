@@ -54,6 +54,13 @@ pub struct InspectStats {
     pub dns_messages: u64,
     /// DNS payloads that did not parse.
     pub dns_malformed: u64,
+    /// DNS messages read only in part: a name with a compression loop, a pointer past the end,
+    /// a name or label too long, a record cut off, counts the message does not hold (what came
+    /// before it is kept).
+    pub dns_cut_short: u64,
+    /// SIP messages whose SDP reached the bound of [`crate::sdp::MAX_ENDPOINTS`] media
+    /// endpoints (any beyond it were not kept).
+    pub sdp_endpoints_capped: u64,
     /// TLS handshakes whose ClientHello was read.
     pub tls_client_hellos: u64,
     /// Server certificates read.
@@ -70,6 +77,11 @@ impl InspectStats {
             ("SIP messages too large", self.sip_too_large),
             ("DNS messages", self.dns_messages),
             ("DNS payloads malformed", self.dns_malformed),
+            ("DNS messages cut short", self.dns_cut_short),
+            (
+                "SDP endpoint lists at their bound",
+                self.sdp_endpoints_capped,
+            ),
             ("TCP streams with a gap", self.stream_gaps),
             ("TCP streams at their bound", self.streams_full),
         ]
@@ -336,6 +348,9 @@ impl Deep {
 
     fn sip_message(&mut self, dir: usize, msg: sip::SipMessage, out: &mut Outputs) {
         out.stats.sip_messages += 1;
+        if msg.media.len() >= crate::sdp::MAX_ENDPOINTS {
+            out.stats.sdp_endpoints_capped += 1;
+        }
         let ev = &mut self.evidence;
         if ev.sip_call_id.is_none() {
             ev.sip_call_id = msg.call_id.clone();
@@ -415,6 +430,9 @@ impl Deep {
         match dns::parse_dns(p) {
             Some(msg) => {
                 out.stats.dns_messages += 1;
+                if msg.malformed {
+                    out.stats.dns_cut_short += 1;
+                }
                 if self.evidence.dns_query.is_none() {
                     self.evidence.dns_query = msg.questions.first().map(|q| q.name.clone());
                 }

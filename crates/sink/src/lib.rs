@@ -28,7 +28,7 @@ pub use jsonl::JsonLinesSink;
 pub use parquet_sink::{BATCH_ROWS, ParquetSink, flow_schema};
 pub use rotating::{OutputLayout, Partition, RotatingParquet};
 pub use row::FlowRow;
-pub use stats::{InputStats, RunStats};
+pub use stats::{InputStats, MAX_TIME_JUMP_NANOS, RunStats};
 pub use summary::SummarySink;
 pub use tables::{DnsRow, FindingRow, ParquetTables, SipDialogRow};
 pub use time::format_rfc3339_nanos;

@@ -25,8 +25,8 @@ use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use crate::{
-    CaptureMeta, DnsRow, Error, FindingRow, FlowRow, ParquetSink, ParquetTables, RunStats, Sink,
-    SipDialogRow, format_rfc3339_nanos,
+    CaptureMeta, DnsRow, Error, FindingRow, FlowRow, MAX_TIME_JUMP_NANOS, ParquetSink,
+    ParquetTables, RunStats, Sink, SipDialogRow, format_rfc3339_nanos,
 };
 
 /// Hive-style partition folders (`key=value`) for the output files, so that readers such as
@@ -222,10 +222,19 @@ impl RotatingParquet {
                 source,
             })?;
         }
-        let suffix = match self.rotate_nanos {
+        let mut suffix = match self.rotate_nanos {
             Some(_) => format!("-{}", instant_parts(start).2),
             None => String::new(),
         };
+        if self.rotate_nanos.is_some() {
+            // A period met again after the clock jumped back: new names, nothing overwritten.
+            let base = suffix.clone();
+            let mut n = 1u32;
+            while folder.join(format!("flows{suffix}.parquet")).exists() {
+                n += 1;
+                suffix = format!("{base}-{n}");
+            }
+        }
         let mut flows = ParquetSink::create(folder.join(format!("flows{suffix}.parquet")))?;
         let mut tables = ParquetTables::create_with_suffix(&folder, &suffix)?;
         if let Some(meta) = &self.meta {
@@ -279,7 +288,16 @@ impl Sink for RotatingParquet {
 
     fn tick(&mut self, now_nanos: i64) -> Result<(), Error> {
         // Capture time only moves forward here: an input whose clock goes back does not reopen
-        // an earlier period.
+        // an earlier period. Unless it went back by more than MAX_TIME_JUMP_NANOS (the
+        // pipeline's clock jumped there): then the open period ends, and the next row opens
+        // the files of the new time's period, under names of their own if those exist.
+        if let (Some(_), Some(prev)) = (self.rotate_nanos, self.now_nanos)
+            && now_nanos < prev.saturating_sub(MAX_TIME_JUMP_NANOS)
+        {
+            self.close(&RunStats::default())?;
+            self.now_nanos = Some(now_nanos);
+            return Ok(());
+        }
         let now = self.now_nanos.map_or(now_nanos, |t| t.max(now_nanos));
         self.now_nanos = Some(now);
         if let (Some(n), Some(open)) = (self.rotate_nanos, self.open.as_ref())

@@ -17,6 +17,11 @@ pub struct InputStats {
     pub error: Option<String>,
 }
 
+/// How far (either way) a frame's timestamp may lie from the capture's clock, the latest time
+/// seen, before it counts as a jump: 30 days. Captures do not pause that long between two
+/// frames; corrupt or hand-made timestamps do.
+pub const MAX_TIME_JUMP_NANOS: i64 = 30 * 86_400 * 1_000_000_000;
+
 /// Counters of a whole run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunStats {
@@ -50,6 +55,14 @@ pub struct RunStats {
     pub peak_live_flows: u64,
     /// Frames whose timestamp went backwards.
     pub packets_out_of_order: u64,
+    /// Frames whose timestamp lay more than [`MAX_TIME_JUMP_NANOS`] away from the capture's
+    /// clock (a corrupt timestamp, a clock set wrong): each kept its time for its flow but
+    /// moved no clock, so no timeout or rotation followed it.
+    pub frames_off_clock: u64,
+    /// Times two frames in a row agreed on a time more than [`MAX_TIME_JUMP_NANOS`] away from
+    /// the clock, and the clock moved there: forward, the live flows idled out; backward, they
+    /// were ended at once. Idle timeouts and rotation went on from the new time.
+    pub clock_jumps: u64,
     /// Each client's sign-in discovery (the poster's DNS lookup order), one line per client and
     /// domain, at most a bounded number of clients.
     pub signin_paths: Vec<String>,

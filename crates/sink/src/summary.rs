@@ -270,6 +270,14 @@ impl<W: Write> SummarySink<W> {
                 stats.packets_out_of_order
             ));
         }
+        if stats.frames_off_clock + stats.clock_jumps > 0 {
+            line(format!(
+                "  timestamps: {} frames more than 30 days off the capture's clock (kept for \
+                 their flows, no timeout followed them), {} clock jumps (timeouts and rotation \
+                 go on from the new time)",
+                stats.frames_off_clock, stats.clock_jumps
+            ));
+        }
         s
     }
 }
