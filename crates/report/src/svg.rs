@@ -274,7 +274,11 @@ pub(crate) fn diagram(g: &Graph, id: &str, caption: &str) -> String {
             head = head,
             cx = f(r.x + r.w / 2.0),
             ty = f(r.y + 15.5),
-            title = esc(&fit_title(names::title(role))),
+            title = esc(&fit_title(if unknown && roles.len() == 1 {
+                "Roles unknown"
+            } else {
+                names::title(role)
+            })),
             hy2 = f(r.y + 34.0),
             hl = esc(&hosts_line(g, role)),
         );
