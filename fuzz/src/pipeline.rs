@@ -54,7 +54,8 @@ impl Sink for Check {
         assert!(row.first_ts_nanos <= row.last_ts_nanos, "a flow ends before it starts");
         let packets = row.initiator_packets + row.responder_packets;
         assert!(packets > 0, "a flow without packets");
-        assert!(row.initiator_bytes + row.responder_bytes >= row.initiator_payload_bytes);
+        assert!(row.initiator_bytes >= row.initiator_payload_bytes, "payload over bytes");
+        assert!(row.responder_bytes >= row.responder_payload_bytes, "payload over bytes");
         let mut s = self.0.borrow_mut();
         assert!(s.finished.is_none(), "a row after finish");
         s.flows += 1;

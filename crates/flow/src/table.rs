@@ -458,7 +458,9 @@ impl FlowTable {
         ) {
             *p += u64::from(view.frames);
             *b += view.wire_len;
-            *pb += u64::from(view.payload_len);
+            // Headers may claim more payload than the frame had (a tunnelled IP header is not
+            // bounded by the outer lengths): never more than the frame's bytes.
+            *pb += u64::from(view.payload_len).min(view.wire_len);
         }
         if ts_nanos > flow.last_ts_nanos {
             flow.last_ts_nanos = ts_nanos;
@@ -1042,6 +1044,21 @@ mod tests {
         t.finish();
         let f = &ended(&mut t)[0].flow;
         assert_eq!((f.first_ts_nanos, f.last_ts_nanos), (10 * S, 10 * S));
+    }
+
+    /// Found by the `pipeline` fuzz target: an IP header inside a Geneve tunnel claimed 63 KB
+    /// in a frame of a few hundred bytes, and the flow's payload bytes exceeded its bytes.
+    #[test]
+    fn payload_bytes_never_exceed_the_bytes_of_the_frames() {
+        let mut t = table(FlowConfig::default());
+        let mut v = tcp(true, SYN, 1);
+        v.payload_len = 63_615;
+        v.wire_len = 300;
+        t.packet(&v, S);
+        t.finish();
+        let f = &ended(&mut t)[0].flow;
+        assert_eq!(f.bytes[0], 300);
+        assert_eq!(f.payload_bytes[0], 300);
     }
 
     #[test]
