@@ -6,13 +6,13 @@
 mod common;
 
 use std::cell::RefCell;
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::rc::Rc;
 
-use common::{ACK, Pcap, SYN, frame};
+use common::{ACK, Pcap, SYN, Shared, frame};
 use sfbflow::flow::FlowConfig;
 use sfbflow::packet::DecoderConfig;
 use sfbflow::pipeline::{Pipeline, PipelineConfig};
@@ -28,20 +28,6 @@ fn tmpdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temporary folder");
     dir
-}
-
-/// A writer the test reads after the run.
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Flows and packets seen by a sink.

@@ -3,7 +3,7 @@
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
 use std::cell::RefCell;
-use std::io::Cursor;
+use std::io::{Cursor, Write};
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
@@ -199,5 +199,19 @@ impl Pcap {
     ) {
         self.push(&frame(c, cport, s, sport, true, 0, 0, request));
         self.push(&frame(s, sport, c, cport, true, 0, 0, reply));
+    }
+}
+
+/// A writer the test reads after the run.
+#[derive(Clone, Default)]
+pub(crate) struct Shared(pub(crate) Rc<RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
