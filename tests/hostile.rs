@@ -602,6 +602,7 @@ fn input_that_is_no_capture_says_what_was_expected() {
             err.contains("byte") && err.contains("expected"),
             "{name}: {err}"
         );
+        assert_eq!(err.matches("expected").count(), 1, "said once: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -72,7 +72,7 @@ pub struct Progress {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The input is not a capture, or its header is broken: nothing was read from it.
-    #[error("{name}: {source}")]
+    #[error("{name}")]
     Unreadable {
         /// The input's name.
         name: String,
