@@ -3,9 +3,7 @@
 //! One [`Pipeline`] reads any number of inputs in order as one capture (flows continue across
 //! input boundaries), then [`Pipeline::finish`] ends the live flows and completes the sinks.
 
-use std::io::Read;
-
-use sfbflow_capture::{CaptureReader, Format, Record};
+use sfbflow_capture::{CaptureReader, Format, Record, Source};
 use std::borrow::Cow;
 
 use std::net::{IpAddr, SocketAddr};
@@ -637,7 +635,7 @@ impl Pipeline {
     /// Reads one input to its end (or its first fatal error, which is recorded in its
     /// [`InputStats`] while everything before it counts, or the stop flag). `progress` is called
     /// every few thousand records and at the end.
-    pub fn run_input<R: Read>(
+    pub fn run_input<R: Source>(
         &mut self,
         name: &str,
         inner: R,

@@ -44,8 +44,8 @@ mod reader;
 mod tests;
 
 pub use follow::{FOLLOW_POLL, Follow};
-pub use readahead::{READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, ReadAhead};
-pub use reader::CaptureReader;
+pub use readahead::{READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM, ReadAhead};
+pub use reader::{CaptureReader, Source};
 
 /// Largest record (classic pcap: record header plus captured bytes) or block (pcapng: total
 /// block length) accepted. Anything claiming more is [`Error::Corrupt`]; the reader's buffer

@@ -1,6 +1,9 @@
-//! [`ReadAhead`]: a `Read` adapter that reads its source on a background thread, so that the
+//! [`ReadAhead`]: a [`Source`] that reads its source on a background thread, so that the
 //! `read()` system calls (and, on a pipe, the writer's turns) overlap with the decoding of what
-//! was read before.
+//! was read before. Its chunks become the [`CaptureReader`](crate::CaptureReader)'s buffer as
+//! they are: each is read with room in front of its data, where the few unconsumed bytes of the
+//! chunk before (the start of a record cut by the chunk boundary) are put, so the input is
+//! copied once, by the kernel, and not again.
 //!
 //! Memory is bounded: at most `depth` chunks of `chunk_bytes` are in flight, and chunks are
 //! recycled, so a stream of any length allocates `depth + 2` chunks once.
@@ -11,6 +14,8 @@
 //! the input soon after the flag is raised, even while the source is blocked waiting for data.
 
 use std::io::{self, Read};
+
+use crate::reader::Source;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
@@ -20,10 +25,15 @@ use std::time::Duration;
 /// How often a consumer waiting for data looks at its stop flag.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
+/// Room kept in front of each chunk's data for the unconsumed bytes of the chunk before: a
+/// record cut by the chunk boundary that fits is joined without copying the chunk.
+pub const READ_AHEAD_HEADROOM: usize = 64 * 1024;
+
 /// What the reading thread sends: a filled chunk, the end, or an error.
 enum Msg {
-    /// A chunk and how many of its bytes are data (the rest is stale: chunks are recycled at
-    /// their full length, so that a short read never costs zeroing a whole chunk again).
+    /// A chunk and how many of its bytes are data, from [`READ_AHEAD_HEADROOM`] on (the rest is
+    /// stale: chunks are recycled at their full length, so that a short read never costs
+    /// zeroing a whole chunk again).
     Data(Vec<u8>, usize),
     End,
     Error(io::Error),
@@ -33,10 +43,9 @@ enum Msg {
 pub struct ReadAhead {
     rx: Receiver<Msg>,
     recycle: SyncSender<Vec<u8>>,
-    current: Vec<u8>,
-    /// Bytes of `current` that are data.
-    len: usize,
-    pos: usize,
+    /// Chunks are recycled only at this capacity or below (the reader may hand back a buffer it
+    /// grew for one large record).
+    chunk_capacity: usize,
     done: bool,
     thread: Option<JoinHandle<()>>,
     stop: Option<Arc<AtomicBool>>,
@@ -70,6 +79,7 @@ impl ReadAhead {
         depth: usize,
     ) -> io::Result<Self> {
         let chunk_bytes = chunk_bytes.max(1);
+        let total = READ_AHEAD_HEADROOM + chunk_bytes;
         let depth = depth.max(1);
         let (tx, rx) = sync_channel::<Msg>(depth);
         let (recycle, spare) = sync_channel::<Vec<u8>>(depth + 2);
@@ -79,14 +89,15 @@ impl ReadAhead {
                 loop {
                     let mut buf = spare
                         .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(chunk_bytes));
-                    buf.resize(chunk_bytes, 0);
+                        .unwrap_or_else(|_| Vec::with_capacity(total));
+                    buf.resize(total, 0);
                     let mut filled = 0;
                     // Fill the chunk, reach the end, or stop at a short read: a pipe had no
                     // more bytes just then, so what came is handed over now.
                     let outcome = loop {
                         let asked = chunk_bytes - filled;
-                        match buf.get_mut(filled..).map(|b| source.read(b)) {
+                        let at = READ_AHEAD_HEADROOM + filled;
+                        match buf.get_mut(at..).map(|b| source.read(b)) {
                             Some(Ok(0)) => break Ok(true),
                             Some(Ok(n)) => {
                                 filled += n;
@@ -114,9 +125,7 @@ impl ReadAhead {
         Ok(ReadAhead {
             rx,
             recycle,
-            current: Vec::new(),
-            len: 0,
-            pos: 0,
+            chunk_capacity: total,
             done: false,
             thread: Some(thread),
             stop: None,
@@ -155,40 +164,68 @@ impl ReadAhead {
     }
 }
 
-impl Read for ReadAhead {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.is_empty() {
-            return Ok(0);
+impl Source for ReadAhead {
+    fn more(
+        &mut self,
+        buf: &mut Vec<u8>,
+        start: usize,
+        end: usize,
+        _need: usize,
+    ) -> io::Result<Option<(usize, usize)>> {
+        if self.done {
+            return Ok(None);
         }
-        loop {
-            if let Some(rest) = self.current.get(self.pos..self.len)
-                && !rest.is_empty()
-            {
-                let n = rest.len().min(out.len());
-                if let (Some(dst), Some(src)) = (out.get_mut(..n), rest.get(..n)) {
-                    dst.copy_from_slice(src);
-                }
-                self.pos += n;
-                return Ok(n);
+        let (chunk, len) = match self.next() {
+            Some(Msg::Data(chunk, len)) => (chunk, len),
+            Some(Msg::End) | None => {
+                self.done = true;
+                return Ok(None);
             }
-            if self.done {
-                return Ok(0);
+            Some(Msg::Error(e)) => {
+                self.done = true;
+                return Err(e);
             }
-            let used = std::mem::take(&mut self.current);
-            let _ = self.recycle.try_send(used);
-            self.pos = 0;
-            self.len = 0;
-            match self.next() {
-                Some(Msg::Data(buf, len)) => {
-                    self.current = buf;
-                    self.len = len;
-                }
-                Some(Msg::End) | None => self.done = true,
-                Some(Msg::Error(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
+        };
+        let data_end = READ_AHEAD_HEADROOM + len;
+        let (Some(kept), Some(data)) = (
+            buf.get(start..end),
+            chunk.get(READ_AHEAD_HEADROOM..data_end),
+        ) else {
+            return Ok(None);
+        };
+        let kept_len = kept.len();
+        if kept_len <= READ_AHEAD_HEADROOM {
+            // The usual case: the chunk becomes the buffer, the cut record's start put in
+            // front of its data.
+            let mut chunk = chunk;
+            let at = READ_AHEAD_HEADROOM - kept_len;
+            if let Some(front) = chunk.get_mut(at..READ_AHEAD_HEADROOM) {
+                front.copy_from_slice(kept);
             }
+            let old = std::mem::replace(buf, chunk);
+            self.give_back(old);
+            return Ok(Some((at, data_end)));
+        }
+        // A record larger than the room in front: append the chunk's data to the buffer,
+        // which grows only as far as the record needs.
+        buf.copy_within(start..end, 0);
+        let new_end = kept_len + data.len();
+        if buf.len() < new_end {
+            buf.resize(new_end, 0);
+        }
+        if let Some(dst) = buf.get_mut(kept_len..new_end) {
+            dst.copy_from_slice(data);
+        }
+        self.give_back(chunk);
+        Ok(Some((0, new_end)))
+    }
+}
+
+impl ReadAhead {
+    /// Hands a spent buffer back to the reading thread, unless it grew past a chunk.
+    fn give_back(&self, buf: Vec<u8>) {
+        if buf.capacity() <= self.chunk_capacity {
+            let _ = self.recycle.try_send(buf);
         }
     }
 }
@@ -211,6 +248,36 @@ impl Drop for ReadAhead {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Drives a [`ReadAhead`] as the capture reader does, leaving the last `keep` bytes of
+    /// what it has unconsumed at each call (a record cut by the chunk boundary) and checking
+    /// they come back first. Returns the bytes delivered, and the error that ended them.
+    fn drain(r: &mut ReadAhead, keep: usize) -> (Vec<u8>, io::Result<()>) {
+        let mut buf = Vec::new();
+        let (mut start, mut end) = (0usize, 0usize);
+        let mut got = Vec::new();
+        loop {
+            let kept = buf[start..end].to_vec();
+            match r.more(&mut buf, start, end, kept.len() + 1) {
+                Ok(Some((s, e))) => {
+                    assert!(e > s + kept.len(), "more input after the kept bytes");
+                    assert_eq!(&buf[s..s + kept.len()], &kept[..], "kept bytes first");
+                    let cut = e - keep.min(e - s);
+                    got.extend_from_slice(&buf[s..cut]);
+                    start = cut;
+                    end = e;
+                }
+                Ok(None) => {
+                    got.extend_from_slice(&kept);
+                    return (got, Ok(()));
+                }
+                Err(err) => {
+                    got.extend_from_slice(&kept);
+                    return (got, Err(err));
+                }
+            }
+        }
+    }
 
     /// A source that hands out at most `step` bytes per read, then maybe fails.
     struct Trickle {
@@ -240,11 +307,13 @@ mod tests {
     #[test]
     fn delivers_every_byte_in_order() {
         let data: Vec<u8> = (0..100_003u32).map(|i| (i * 7 % 251) as u8).collect();
-        for (chunk, step, out_len) in [
-            (1, 1, 1),
+        for (chunk, step, keep) in [
+            (1, 1, 0),
             (7, 3, 5),
-            (4096, 1000, 65536),
+            (4096, 1000, 1500),
             (1 << 20, 4096, 333),
+            // More kept than the room in front of a chunk: the chunk is appended instead.
+            (4096, 4096, READ_AHEAD_HEADROOM + 10_000),
         ] {
             let src = Trickle {
                 data: data.clone(),
@@ -253,17 +322,11 @@ mod tests {
                 fail_at_end: false,
             };
             let mut r = ReadAhead::with_chunks(src, chunk, 2).expect("thread");
-            let mut got = Vec::new();
-            let mut buf = vec![0u8; out_len];
-            loop {
-                let n = r.read(&mut buf).expect("read");
-                if n == 0 {
-                    break;
-                }
-                got.extend_from_slice(&buf[..n]);
-            }
-            assert_eq!(got, data, "chunk {chunk} step {step} out {out_len}");
-            assert_eq!(r.read(&mut buf).expect("after end"), 0);
+            let (got, end) = drain(&mut r, keep);
+            assert!(end.is_ok());
+            assert_eq!(got, data, "chunk {chunk} step {step} keep {keep}");
+            let mut buf = Vec::new();
+            assert!(r.more(&mut buf, 0, 0, 1).expect("after end").is_none());
         }
     }
 
@@ -276,8 +339,8 @@ mod tests {
             fail_at_end: true,
         };
         let mut r = ReadAhead::with_chunks(src, 64, 2).expect("thread");
-        let mut got = Vec::new();
-        let err = r.read_to_end(&mut got).expect_err("the source fails");
+        let (got, end) = drain(&mut r, 3);
+        let err = end.expect_err("the source fails");
         assert_eq!(err.to_string(), "boom");
         assert_eq!(got, vec![9; 10]);
     }
@@ -315,13 +378,13 @@ mod tests {
             .expect("thread")
             .with_stop(stop.clone());
         // The ten bytes arrive although the 1 MiB chunk is far from full.
-        let mut buf = [0u8; 64];
-        assert_eq!(r.read(&mut buf).expect("read"), 10);
-        assert_eq!(&buf[..10], b"one packet");
+        let mut buf = Vec::new();
+        let (s, e) = r.more(&mut buf, 0, 0, 1).expect("read").expect("data");
+        assert_eq!(&buf[s..e], b"one packet");
         // The source now blocks; raising the flag ends the input within a poll or two.
         let t0 = std::time::Instant::now();
         stop.store(true, Ordering::Relaxed);
-        assert_eq!(r.read(&mut buf).expect("end"), 0);
+        assert!(r.more(&mut buf, e, e, 1).expect("end").is_none());
         assert!(r.stopped());
         assert!(t0.elapsed() < Duration::from_secs(2));
         drop(r); // must not wait for the blocked thread
@@ -337,8 +400,9 @@ mod tests {
             fail_at_end: false,
         };
         let mut r = ReadAhead::with_chunks(src, 1 << 16, 2).expect("thread");
-        let mut buf = [0u8; 10];
-        assert_eq!(r.read(&mut buf).expect("read"), 10);
+        let mut buf = Vec::new();
+        let (s, e) = r.more(&mut buf, 0, 0, 1).expect("read").expect("data");
+        assert_eq!(e - s, 1 << 16);
         drop(r); // must not hang
     }
 }

@@ -163,6 +163,65 @@ struct Meta {
     offset: u64,
 }
 
+/// Where a [`CaptureReader`] gets its bytes: any [`Read`] (copied into the reader's buffer), or
+/// a [`ReadAhead`](crate::ReadAhead), whose filled chunks become the reader's buffer without a copy.
+pub trait Source {
+    /// Makes more input follow the unconsumed bytes `buf[start..end]` and returns where they
+    /// now lie, `(start, end)` with `end` past the old data; `None` at the end of input. May
+    /// move the unconsumed bytes, or swap `buf` for another buffer that holds them first. `need`
+    /// (at most [`MAX_RECORD_BYTES`]) is how many unconsumed bytes the reader waits for: the
+    /// buffer grows to hold them, never further.
+    ///
+    /// # Errors
+    /// The source's read error.
+    fn more(
+        &mut self,
+        buf: &mut Vec<u8>,
+        start: usize,
+        end: usize,
+        need: usize,
+    ) -> std::io::Result<Option<(usize, usize)>>;
+}
+
+impl<R: Read> Source for R {
+    fn more(
+        &mut self,
+        buf: &mut Vec<u8>,
+        mut start: usize,
+        mut end: usize,
+        _need: usize,
+    ) -> std::io::Result<Option<(usize, usize)>> {
+        if start > 0 {
+            buf.copy_within(start..end, 0);
+            end -= start;
+            start = 0;
+        }
+        if end >= buf.len() {
+            // One record larger than the buffer: grow (doubling, so the allocation stays
+            // proportional to the bytes actually delivered), never past the limit (callers
+            // never wait for more than it).
+            let new_len = buf.len().saturating_mul(2).clamp(1, MAX_RECORD_BYTES);
+            if new_len <= buf.len() {
+                return Ok(None);
+            }
+            buf.resize(new_len, 0);
+        }
+        loop {
+            let Some(room) = buf.get_mut(end..) else {
+                return Ok(None);
+            };
+            let room_len = room.len();
+            match self.read(room) {
+                Ok(0) => return Ok(None),
+                // A misbehaving reader may claim more than it was given: clamp.
+                Ok(got) => return Ok(Some((start, end + got.min(room_len)))),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 /// Streaming reader of classic pcap and pcapng captures from any [`Read`].
 ///
 /// Built by [`CaptureReader::new`], which detects the format and validates the file header;
@@ -184,7 +243,7 @@ pub struct CaptureReader<R> {
     stats: ReaderStats,
 }
 
-impl<R: Read> CaptureReader<R> {
+impl<R: Source> CaptureReader<R> {
     /// Detect the format and read and validate the file header (pcapng: the first section
     /// header block), with a 1 MiB buffer.
     ///
@@ -323,35 +382,13 @@ impl<R: Read> CaptureReader<R> {
     #[cold]
     #[inline(never)]
     fn fill_slow(&mut self, n: usize) -> Result<bool, Error> {
-        if self.eof {
-            return Ok(false);
-        }
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        while self.end < n {
-            if self.end >= self.buf.len() {
-                // One record larger than the buffer: grow (doubling, so the allocation stays
-                // proportional to the bytes actually delivered), never past the limit.
-                let new_len = self.buf.len().saturating_mul(2).min(MAX_RECORD_BYTES);
-                if new_len <= self.buf.len() {
-                    return Ok(false); // cannot happen: callers never ask for more than the limit
+        while !self.eof && self.available() < n {
+            match self.inner.more(&mut self.buf, self.start, self.end, n) {
+                Ok(Some((start, end))) if start <= end && end <= self.buf.len() => {
+                    self.start = start;
+                    self.end = end;
                 }
-                self.buf.resize(new_len, 0);
-            }
-            let Some(room) = self.buf.get_mut(self.end..) else {
-                return Ok(false);
-            };
-            let room_len = room.len();
-            match self.inner.read(room) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(false);
-                }
-                // A misbehaving reader may claim more than it was given: clamp.
-                Ok(got) => self.end += got.min(room_len),
+                Ok(_) => self.eof = true,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(source) => {
                     return Err(Error::Io {
@@ -361,7 +398,7 @@ impl<R: Read> CaptureReader<R> {
                 }
             }
         }
-        Ok(true)
+        Ok(self.available() >= n)
     }
 
     /// Consume `n` bytes (already known to be available).

@@ -199,7 +199,7 @@ struct Outcome {
     offset: u64,
 }
 
-fn drain<R: Read>(reader: Result<CaptureReader<R>, Error>) -> Outcome {
+fn drain<R: Source>(reader: Result<CaptureReader<R>, Error>) -> Outcome {
     let mut reader = match reader {
         Ok(r) => r,
         Err(e) => {
@@ -321,6 +321,35 @@ fn read_chunky(bytes: &[u8], sizes: Vec<usize>, capacity: usize) -> Outcome {
         },
         capacity,
     ))
+}
+
+/// An owned source handing out `step` bytes per read, for a [`ReadAhead`]'s thread.
+struct Steps {
+    data: Vec<u8>,
+    pos: usize,
+    step: usize,
+}
+
+impl Read for Steps {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(out.len()).min(self.step);
+        out[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The input through a [`ReadAhead`] of `chunk`-byte chunks: its chunks become the reader's
+/// buffer, records cut by a chunk boundary joined in front of the next one.
+fn read_ahead(bytes: &[u8], chunk: usize, step: usize) -> Outcome {
+    let src = Steps {
+        data: bytes.to_vec(),
+        pos: 0,
+        step,
+    };
+    let ra = ReadAhead::with_chunks(src, chunk, 2).expect("reader thread");
+    drain(CaptureReader::new(ra))
 }
 
 // ----- classic pcap -----
@@ -1047,6 +1076,8 @@ proptest! {
         do_cut in any::<bool>(),
         sizes in prop::collection::vec(1usize..8, 1..16),
         cap in 0usize..200,
+        chunk in 1usize..300,
+        step in 1usize..64,
     ) {
         let input = if do_cut { &file[..cut.index(file.len() + 1)] } else { &file[..] };
         let whole = read_bytes(input);
@@ -1061,7 +1092,9 @@ proptest! {
         }
         check_invariants(input.len(), &whole);
         let split = read_chunky(input, sizes, cap);
-        prop_assert_eq!(split, whole);
+        prop_assert_eq!(&split, &whole);
+        let ahead = read_ahead(input, chunk, step);
+        prop_assert_eq!(ahead, whole);
     }
 
     #[test]
