@@ -616,6 +616,23 @@ mod tests {
     }
 
     #[test]
+    fn a_dot_inside_a_label_stays_escaped_at_the_end_of_a_name() {
+        // The fuzz target `dns` (FUZZING.md): a question whose one label ends with a dot.
+        // Unescaped it would read as a rooted name, and `lyncdiscover.contoso` + `com` could
+        // pass for the three labels of a sign-in lookup.
+        let msg = [
+            32, 5, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 101, 93, 120, 97, 109, 112, 46, 0, 0, 0, 0, 0,
+            0, 0, 29, 16, 0, 1,
+        ];
+        let m = parse_dns(&msg).expect("parses");
+        assert_eq!(m.questions[0].name, "e]xamp\\.");
+        let mut one = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        one.extend_from_slice(b"\x14lyncdiscover.contoso\x03com\x00\x00\x01\x00\x01");
+        let m = parse_dns(&one).expect("parses");
+        assert_eq!(m.questions[0].name, "lyncdiscover\\.contoso.com");
+    }
+
+    #[test]
     fn srv_answers_with_compressed_targets() {
         // suricata-verify dns-udp-eve-log-srv frame 2: the targets end in a pointer to the
         // question's `voice.google.com`.
