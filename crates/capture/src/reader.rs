@@ -222,7 +222,7 @@ impl<R: Read> Source for R {
     }
 }
 
-/// Streaming reader of classic pcap and pcapng captures from any [`Read`].
+/// Streaming reader of classic pcap and pcapng captures from any [`Source`].
 ///
 /// Built by [`CaptureReader::new`], which detects the format and validates the file header;
 /// then [`CaptureReader::next_record`] yields records until `Ok(None)`. After an error or the
