@@ -31,7 +31,7 @@ pub use row::FlowRow;
 pub use stats::{InputStats, MAX_TIME_JUMP_NANOS, RunStats};
 pub use summary::SummarySink;
 pub use tables::{DnsRow, FindingRow, ParquetTables, SipDialogRow};
-pub use time::format_rfc3339_nanos;
+pub use time::{civil_from_days, format_rfc3339_nanos};
 
 /// Information about the run, given to [`Sink::begin`].
 #[derive(Debug, Clone, Default)]
