@@ -130,8 +130,11 @@ struct PeriodFiles {
 }
 
 impl PeriodFiles {
-    /// Completes the four files and renames them into place.
+    /// Completes the four files and renames them into place. Their encoding threads all finish
+    /// at once: the last rows of every file are handed over before any of them is waited for.
     fn finish(mut self, stats: &RunStats) -> Result<(), Error> {
+        self.flows.end_input()?;
+        self.tables.end_input()?;
         self.flows.finish(stats)?;
         self.tables.finish(stats)
     }

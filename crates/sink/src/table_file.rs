@@ -152,6 +152,15 @@ impl<B: Batcher> TableFile<B> {
         Ok(())
     }
 
+    /// Tells the encoding thread that nothing more comes: it writes what it has and the file's
+    /// footer, while the caller goes on (say, to end the other files, which then encode at the
+    /// same time). [`TableFile::finish`] waits for it.
+    pub(crate) fn end_input(&mut self) {
+        if let Some(e) = self.encoder.as_mut() {
+            e.tx = None;
+        }
+    }
+
     /// Completes the file and renames it into place.
     pub(crate) fn finish(&mut self) -> Result<(), Error> {
         if let Some(mut e) = self.encoder.take() {

@@ -457,8 +457,14 @@ impl<T: TableRow + Send + 'static> Table<T> {
         self.file.write(rows)
     }
 
-    fn finish(&mut self) -> Result<(), Error> {
+    fn end_input(&mut self) -> Result<(), Error> {
         self.flush()?;
+        self.file.end_input();
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        self.end_input()?;
         self.file.finish()
     }
 }
@@ -519,8 +525,20 @@ impl Sink for ParquetTables {
     }
 
     fn finish(&mut self, _stats: &RunStats) -> Result<(), Error> {
+        // All three encode their last rows at once, then each is waited for.
+        self.end_input()?;
         self.dns.finish()?;
         self.sip.finish()?;
         self.findings.finish()
+    }
+}
+
+impl ParquetTables {
+    /// Hands the last rows of the three files to their encoding threads and tells them that
+    /// nothing more comes, without waiting ([`Sink::finish`] does).
+    pub(crate) fn end_input(&mut self) -> Result<(), Error> {
+        self.dns.end_input()?;
+        self.sip.end_input()?;
+        self.findings.end_input()
     }
 }
