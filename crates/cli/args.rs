@@ -168,4 +168,17 @@ pub(crate) struct ClassifyArgs {
     /// `tail -f`, until SIGINT or SIGTERM ends the run.
     #[arg(long)]
     pub(crate) follow: bool,
+    /// Every INPUT is a capture of its own (unrelated files), read in parallel on --jobs
+    /// threads, into DIR/input=NAME/.
+    ///
+    /// NAME is the input's file name (or, when two inputs share one, its path with `/` turned
+    /// into `_`). Each folder holds what `classify INPUT --out DIR/input=NAME` would write; the
+    /// summaries follow in the order the inputs were given. Without --each, the inputs are one
+    /// capture (a rotated set), read in order.
+    #[arg(long, requires = "out", conflicts_with_all = ["jsonl", "follow"])]
+    pub(crate) each: bool,
+    /// With --each: how many inputs are read at once [default: the number of cores].
+    #[arg(long, value_name = "N", requires = "each",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) jobs: Option<u64>,
 }

@@ -1,6 +1,7 @@
 //! The `sfbflow` command.
 
 mod args;
+mod each;
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -189,6 +190,13 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
 
     let stdin_count = args.inputs.iter().filter(|p| p.as_os_str() == "-").count();
     anyhow::ensure!(stdin_count <= 1, "standard input (-) can be read only once");
+    if let (true, Some(out)) = (args.each, &args.out) {
+        anyhow::ensure!(
+            stdin_count == 0,
+            "--each reads files: standard input (-) is one capture of its own, without --each"
+        );
+        return classify_each(&args, out, &cfg);
+    }
 
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &args.out {
@@ -224,13 +232,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
 
     // SIGINT and SIGTERM end the run cleanly: the input ends, the live flows are written, the
     // files renamed into place, the summary printed. A second one ends the process at once.
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
-            .context("installing the signal handlers")?;
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .context("installing the signal handlers")?;
-    }
+    let stop = stop_on_signals()?;
     pipeline.set_stop(Arc::clone(&stop));
 
     let mut fatal: Option<anyhow::Error> = None;
@@ -297,6 +299,17 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = fatal {
         return Err(e);
     }
+    let problems = report_problems(&stats);
+    Ok(ExitCode::from(if problems {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// Prints a run's warnings and input errors on standard error; returns whether there were any
+/// (exit status 1).
+fn report_problems(stats: &sfbflow::sink::RunStats) -> bool {
     let mut problems = false;
     for input in &stats.inputs {
         let mut err = std::io::stderr().lock();
@@ -324,6 +337,45 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    problems
+}
+
+/// A flag SIGINT and SIGTERM raise (the run ends cleanly); a second signal ends the process at
+/// once.
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
+    }
+    Ok(stop)
+}
+
+/// `classify --each`: every input its own capture, in parallel (see `each.rs`).
+fn classify_each(
+    args: &ClassifyArgs,
+    out: &Path,
+    cfg: &PipelineConfig,
+) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output directory {}", out.display()))?;
+    let stop = stop_on_signals()?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let jobs = args
+        .jobs
+        .map_or(cores, |j| usize::try_from(j).unwrap_or(usize::MAX));
+    let run = each::EachRun {
+        inputs: &args.inputs,
+        out,
+        layout: args.output_layout(),
+        cfg,
+        jobs,
+        summary: !args.quiet,
+        stop,
+    };
+    let problems = run.run()?;
     Ok(ExitCode::from(if problems {
         EXIT_PROBLEMS
     } else {

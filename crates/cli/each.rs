@@ -1,0 +1,235 @@
+//! `classify --each`: every input a capture of its own, read in parallel.
+//!
+//! A folder of unrelated captures (one per site, per day, per ticket) is read on every core:
+//! each input runs through a [`Pipeline`] of its own on one of `--jobs` worker threads, into
+//! `DIR/input=NAME/` (a Hive-style folder, so that DuckDB, Spark and Trino read the whole tree
+//! with an `input` column). An input's output is exactly that of `sfbflow classify INPUT --out
+//! DIR/input=NAME`: nothing is shared between the runs but the catalogue and the topology.
+//! Summaries, warnings and errors are printed after the runs, in the order the inputs were
+//! given.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::Context;
+use sfbflow::capture::ReadAhead;
+use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
+use sfbflow::sink::{CaptureMeta, OutputLayout, RotatingParquet, RunStats, Sink, SummarySink};
+
+/// What became of one input.
+struct Outcome {
+    /// The summary, when one was asked for.
+    summary: Vec<u8>,
+    /// The run's counters; `None` when the input could not be read at all.
+    stats: Option<RunStats>,
+    /// Why the run stopped short (an unreadable input, an output that failed).
+    fatal: Option<String>,
+}
+
+/// A writer into a buffer the caller keeps a handle on (a summary written by a sink the
+/// pipeline owns, printed after the run).
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The settings every run of `--each` shares.
+pub(crate) struct EachRun<'a> {
+    pub(crate) inputs: &'a [PathBuf],
+    pub(crate) out: &'a Path,
+    pub(crate) layout: OutputLayout,
+    pub(crate) cfg: &'a PipelineConfig,
+    /// Worker threads (at least one, at most one per input).
+    pub(crate) jobs: usize,
+    pub(crate) summary: bool,
+    pub(crate) stop: Arc<AtomicBool>,
+}
+
+/// The output folder of each input: `input=FILE_NAME`, or, when two inputs share a file name,
+/// `input=` and the path as given with its separators turned into `_` for all of them.
+pub(crate) fn folder_names(inputs: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let file_names: Vec<String> = inputs
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .with_context(|| format!("{} names no file", p.display()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let unique = file_names.iter().collect::<HashSet<_>>().len() == file_names.len();
+    let names: Vec<String> = if unique {
+        file_names
+    } else {
+        inputs
+            .iter()
+            .map(|p| {
+                let s = p.to_string_lossy();
+                s.trim_start_matches(['/', '\\']).replace(['/', '\\'], "_")
+            })
+            .collect()
+    };
+    let distinct = names.iter().collect::<HashSet<_>>().len();
+    anyhow::ensure!(
+        distinct == names.len(),
+        "with --each, every input needs its own output folder: some inputs are given twice"
+    );
+    Ok(names.into_iter().map(|n| format!("input={n}")).collect())
+}
+
+impl EachRun<'_> {
+    /// Runs every input, prints the summaries and problems in the order given, and returns
+    /// whether any input had problems (`Ok(false)`: all clean) or could not be read at all
+    /// (`Err`, after everything else was written and printed).
+    pub(crate) fn run(&self) -> anyhow::Result<bool> {
+        let folders = folder_names(self.inputs)?;
+        let next = AtomicUsize::new(0);
+        let outcomes: Vec<Mutex<Option<Outcome>>> =
+            self.inputs.iter().map(|_| Mutex::new(None)).collect();
+        let jobs = self.jobs.clamp(1, self.inputs.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let (Some(input), Some(folder), Some(slot)) =
+                            (self.inputs.get(i), folders.get(i), outcomes.get(i))
+                        else {
+                            break;
+                        };
+                        let outcome = self.one(input, &self.out.join(folder), jobs > 1);
+                        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+                    }
+                });
+            }
+        });
+        let mut problems = false;
+        let mut unreadable = Vec::new();
+        let mut stdout = std::io::stdout().lock();
+        for (input, slot) in self.inputs.iter().zip(outcomes) {
+            let name = input.display().to_string();
+            let Some(outcome) = slot.into_inner().unwrap_or_else(PoisonError::into_inner) else {
+                continue;
+            };
+            stdout
+                .write_all(&outcome.summary)
+                .context("writing the summary")?;
+            if let Some(stats) = &outcome.stats {
+                problems |= crate::report_problems(stats);
+            }
+            if let Some(e) = outcome.fatal {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "sfbflow: error: {e}");
+                unreadable.push(name);
+            }
+        }
+        stdout.flush().context("writing the summary")?;
+        match unreadable.as_slice() {
+            [] => Ok(problems),
+            names => Err(anyhow::anyhow!(
+                "{} of {} inputs could not be read or written: {}",
+                names.len(),
+                self.inputs.len(),
+                names.join(", ")
+            )),
+        }
+    }
+
+    /// One input, start to end, on the calling thread. With other workers busy on the other
+    /// cores, the file is read on this thread (cheaper in CPU time than a reading thread of
+    /// its own, which only pays when a core would otherwise idle).
+    fn one(&self, input: &Path, dir: &Path, inline_read: bool) -> Outcome {
+        let name = input.display().to_string();
+        let summary = Buffer::default();
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        let parquet = std::fs::create_dir_all(dir)
+            .map_err(|e| format!("creating output directory {}: {e}", dir.display()))
+            .and_then(|()| RotatingParquet::create(dir, self.layout).map_err(|e| error_chain(&e)));
+        match parquet {
+            Ok(p) => sinks.push(Box::new(p)),
+            Err(e) => {
+                return Outcome {
+                    summary: Vec::new(),
+                    stats: None,
+                    fatal: Some(e),
+                };
+            }
+        }
+        if self.summary {
+            sinks.push(Box::new(SummarySink::new(summary.clone(), "stdout")));
+        }
+        let mut pipeline = Pipeline::new(self.cfg.clone(), sinks);
+        pipeline.set_stop(Arc::clone(&self.stop));
+        let mut fatal = None;
+        let meta = CaptureMeta {
+            inputs: vec![name.clone()],
+        };
+        if let Err(e) = pipeline.begin(&meta) {
+            fatal = Some(format!("{name}: {}", error_chain(&e)));
+        } else if !pipeline.stopped() {
+            let opened = File::open(input).map_err(|e| format!("opening {name}: {e}"));
+            let res = match opened {
+                Ok(file) if inline_read => pipeline.run_input(&name, file, |_| {}),
+                Ok(file) => match ReadAhead::new(file) {
+                    Ok(ahead) => pipeline.run_input(&name, ahead, |_| {}),
+                    // The reading thread could not start: the file is read on this one.
+                    Err(_) => match File::open(input) {
+                        Ok(file) => pipeline.run_input(&name, file, |_| {}),
+                        Err(e) => {
+                            fatal = Some(format!("opening {name}: {e}"));
+                            Ok(())
+                        }
+                    },
+                },
+                Err(e) => {
+                    fatal = Some(e);
+                    Ok(())
+                }
+            };
+            match res {
+                Ok(()) => {}
+                Err(e @ InputError::Unreadable { .. }) => fatal = Some(error_chain(&e)),
+                Err(InputError::Sink(e)) => {
+                    return Outcome {
+                        summary: summary.take(),
+                        stats: None,
+                        fatal: Some(format!("{name}: {}", error_chain(&e))),
+                    };
+                }
+            }
+        }
+        // Whatever happened, what was read is written.
+        match pipeline.finish() {
+            Ok(stats) => Outcome {
+                summary: summary.take(),
+                stats: Some(stats),
+                fatal,
+            },
+            Err(e) => Outcome {
+                summary: summary.take(),
+                stats: None,
+                fatal: Some(format!("{name}: {}", error_chain(&e))),
+            },
+        }
+    }
+}

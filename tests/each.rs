@@ -1,0 +1,256 @@
+//! `classify --each`: unrelated captures read in parallel, each into `DIR/input=NAME/`, with
+//! exactly the files and the summary of a run over that capture alone.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sfbflow");
+const TABLES: [&str; 4] = ["flows", "dns", "sip", "findings"];
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sfbflow-each-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmpdir");
+    d
+}
+
+fn case(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
+}
+
+fn sfbflow(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run sfbflow")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// The four Parquet files of a folder, byte for byte.
+fn tables(dir: &Path) -> Vec<Vec<u8>> {
+    TABLES
+        .iter()
+        .map(|t| std::fs::read(dir.join(format!("{t}.parquet"))).expect("table written"))
+        .collect()
+}
+
+/// Three different captures (pcap and pcapng, SIP, TLS, several link layers) under names of
+/// their own: each folder of one `--each` run equals the run of that capture alone, file for
+/// file and byte for byte, and the summaries come in the order given, whatever finished first.
+#[test]
+fn each_input_gets_exactly_the_output_of_its_own_run() {
+    let dir = tmpdir("same");
+    let inputs = [
+        ("lab.pcap", case("lab-sfb/input.pcap")),
+        ("multi.pcapng", case("pcapng-multi-interface/input.pcapng")),
+        ("sip.pcap", case("sip-udp-rtp/input.pcap")),
+    ];
+    let mut paths = Vec::new();
+    for (name, from) in &inputs {
+        let to = dir.join(name);
+        std::fs::copy(from, &to).expect("copy capture");
+        paths.push(to);
+    }
+    let out = dir.join("each");
+    let mut args = vec!["classify", "--each", "--jobs", "2", "--out", s(&out)];
+    args.extend(paths.iter().map(|p| s(p)));
+    let each = sfbflow(&args);
+    assert_eq!(
+        each.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&each.stderr)
+    );
+
+    let mut summaries = Vec::new();
+    for (path, (name, _)) in paths.iter().zip(&inputs) {
+        let single_dir = dir.join(format!("single-{name}"));
+        let single = sfbflow(&["classify", s(path), "--out", s(&single_dir)]);
+        assert_eq!(single.status.code(), Some(0));
+        summaries.extend_from_slice(&single.stdout);
+        let folder = out.join(format!("input={name}"));
+        let got = tables(&folder);
+        let want = tables(&single_dir);
+        for ((t, g), w) in TABLES.iter().zip(&got).zip(&want) {
+            assert!(g == w, "{name}: {t}.parquet differs from the single run's");
+        }
+        assert!(got[0].len() > 1000, "{name}: flows.parquet has rows");
+    }
+    let mut folders: Vec<String> = std::fs::read_dir(&out)
+        .expect("out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    assert_eq!(
+        folders,
+        ["input=lab.pcap", "input=multi.pcapng", "input=sip.pcap"]
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&each.stdout),
+        String::from_utf8_lossy(&summaries),
+        "the summaries, in the order the inputs were given"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Inputs that share a file name are told apart by their paths.
+#[test]
+fn inputs_with_one_file_name_get_folders_named_by_path() {
+    let dir = tmpdir("names");
+    let out = dir.join("out");
+    let r = sfbflow(&[
+        "classify",
+        "--each",
+        "--quiet",
+        "--out",
+        s(&out),
+        "captures/lab-sfb/input.pcap",
+        "captures/sip-udp-rtp/input.pcap",
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    for folder in [
+        "input=captures_lab-sfb_input.pcap",
+        "input=captures_sip-udp-rtp_input.pcap",
+    ] {
+        assert!(out.join(folder).join("flows.parquet").is_file(), "{folder}");
+    }
+    // The same input twice would write one folder twice: refused before anything is read.
+    let r = sfbflow(&[
+        "classify",
+        "--each",
+        "--out",
+        s(&dir.join("twice")),
+        "captures/lab-sfb/input.pcap",
+        "captures/lab-sfb/input.pcap",
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("given twice"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file that is no capture ends its own run with exit status 2 and its name; the others are
+/// read and written all the same.
+#[test]
+fn an_unreadable_input_does_not_stop_the_others() {
+    let dir = tmpdir("bad");
+    let bad = dir.join("notes.txt");
+    std::fs::write(&bad, "not a capture, only some words of text\n").expect("write");
+    let good = case("sip-udp-rtp/input.pcap");
+    let out = dir.join("out");
+    let r = sfbflow(&[
+        "classify",
+        "--each",
+        "--quiet",
+        "--out",
+        s(&out),
+        s(&bad),
+        s(&good),
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("notes.txt"), "{err}");
+    assert!(err.contains("1 of 2 inputs"), "{err}");
+    let single = dir.join("single");
+    let one = sfbflow(&["classify", s(&good), "--quiet", "--out", s(&single)]);
+    assert_eq!(one.status.code(), Some(0));
+    assert!(tables(&out.join("input=input.pcap")) == tables(&single));
+}
+
+/// `--each` needs files and a folder to write into.
+#[test]
+fn each_is_refused_without_out_or_with_standard_input() {
+    let r = sfbflow(&["classify", "--each", "captures/lab-sfb/input.pcap"]);
+    assert_eq!(r.status.code(), Some(2));
+    let dir = tmpdir("usage");
+    let r = sfbflow(&["classify", "--each", "--out", s(&dir), "-"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("standard input"));
+    let r = sfbflow(&[
+        "classify",
+        "--each",
+        "--jsonl",
+        "--out",
+        s(&dir),
+        "captures/lab-sfb/input.pcap",
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "JSON lines of several captures would interleave"
+    );
+}
+
+/// DuckDB reads the whole tree at once, the folder names becoming an `input` column, with the
+/// row counts of the single runs. Skipped without DuckDB for Python, except under CI.
+#[test]
+fn duckdb_reads_the_tree_with_an_input_column() {
+    let have_duckdb = Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_duckdb {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "DuckDB for Python is missing under CI"
+        );
+        #[expect(clippy::print_stderr, reason = "a skipped check says why")]
+        {
+            eprintln!("skipped: python3 -c 'import duckdb' failed");
+        }
+        return;
+    }
+    let dir = tmpdir("duckdb");
+    let out = dir.join("out");
+    let inputs = [case("lab-sfb/input.pcap"), case("sip-udp-rtp/input.pcap")];
+    let mut args = vec!["classify", "--each", "--quiet", "--out", s(&out)];
+    args.extend(inputs.iter().map(|p| s(p)));
+    assert_eq!(sfbflow(&args).status.code(), Some(0));
+    let query = |sql: String| -> String {
+        let o = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, duckdb; print(duckdb.connect().sql(sys.argv[1]).fetchall())",
+                &sql,
+            ])
+            .output()
+            .expect("python3");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let tree = query(format!(
+        "select input, count(*) from read_parquet('{}/*/flows.parquet', hive_partitioning=true) \
+         group by input order by input",
+        s(&out)
+    ));
+    let mut expected = Vec::new();
+    for (i, p) in inputs.iter().enumerate() {
+        let single = dir.join(format!("single-{i}"));
+        let r = sfbflow(&["classify", s(p), "--quiet", "--out", s(&single)]);
+        assert_eq!(r.status.code(), Some(0));
+        let n = query(format!(
+            "select count(*) from read_parquet('{}/flows.parquet')",
+            s(&single)
+        ));
+        let n = n
+            .trim_start_matches("[(")
+            .trim_end_matches(",)]")
+            .to_string();
+        assert_ne!(n, "0", "the capture has flows");
+        // The file names repeat: the folders are named by the (absolute) paths.
+        let name = s(p).trim_start_matches('/').replace('/', "_");
+        expected.push(format!("('{name}', {n})"));
+    }
+    assert_eq!(tree, format!("[{}]", expected.join(", ")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
