@@ -28,6 +28,13 @@ fn sfbflow(args: &[&str]) -> Output {
         .expect("run sfbflow")
 }
 
+/// `classify --each --quiet --out OUT INPUT...`.
+fn each_quiet(out: &Path, inputs: &[&str]) -> Output {
+    let mut args = vec!["classify", "--each", "--quiet", "--out", s(out)];
+    args.extend_from_slice(inputs);
+    sfbflow(&args)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
@@ -104,15 +111,13 @@ fn each_input_gets_exactly_the_output_of_its_own_run() {
 fn inputs_with_one_file_name_get_folders_named_by_path() {
     let dir = tmpdir("names");
     let out = dir.join("out");
-    let r = sfbflow(&[
-        "classify",
-        "--each",
-        "--quiet",
-        "--out",
-        s(&out),
-        "captures/lab-sfb/input.pcap",
-        "captures/sip-udp-rtp/input.pcap",
-    ]);
+    let r = each_quiet(
+        &out,
+        &[
+            "captures/lab-sfb/input.pcap",
+            "captures/sip-udp-rtp/input.pcap",
+        ],
+    );
     assert_eq!(
         r.status.code(),
         Some(0),
@@ -148,15 +153,7 @@ fn an_unreadable_input_does_not_stop_the_others() {
     std::fs::write(&bad, "not a capture, only some words of text\n").expect("write");
     let good = case("sip-udp-rtp/input.pcap");
     let out = dir.join("out");
-    let r = sfbflow(&[
-        "classify",
-        "--each",
-        "--quiet",
-        "--out",
-        s(&out),
-        s(&bad),
-        s(&good),
-    ]);
+    let r = each_quiet(&out, &[s(&bad), s(&good)]);
     assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("notes.txt"), "{err}");
@@ -213,9 +210,8 @@ fn duckdb_reads_the_tree_with_an_input_column() {
     let dir = tmpdir("duckdb");
     let out = dir.join("out");
     let inputs = [case("lab-sfb/input.pcap"), case("sip-udp-rtp/input.pcap")];
-    let mut args = vec!["classify", "--each", "--quiet", "--out", s(&out)];
-    args.extend(inputs.iter().map(|p| s(p)));
-    assert_eq!(sfbflow(&args).status.code(), Some(0));
+    let names: Vec<&str> = inputs.iter().map(|p| s(p)).collect();
+    assert_eq!(each_quiet(&out, &names).status.code(), Some(0));
     let query = |sql: String| -> String {
         let o = Command::new("python3")
             .args([
