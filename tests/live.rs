@@ -147,6 +147,13 @@ fn json_lines_appear_while_the_pipe_is_still_open() {
         .expect("a JSON line while the capture is still running");
     let row: Value = serde_json::from_str(&first).expect("JSON");
     assert!(row["flow_id"].is_u64());
+    // sfbflow asked for a larger pipe buffer than the default 64 KiB (fewer turns with the
+    // writer: BENCHMARKS.md, standard input).
+    #[cfg(target_os = "linux")]
+    {
+        let size = rustix::pipe::fcntl_getpipe_size(&stdin).expect("F_GETPIPE_SZ");
+        assert!(size >= 256 * 1024, "pipe buffer of {size} bytes");
+    }
     let mut seen = 1;
     while lines.recv_timeout(Duration::from_millis(500)).is_ok() {
         seen += 1;
