@@ -1,5 +1,8 @@
 //! Criterion benchmarks, one group per stage plus the whole pipeline, all with
-//! `Throughput::Bytes` of capture input.
+//! `Throughput::Bytes` of capture input (the per-flow stages too: the bytes of the capture
+//! their flows came from, so that every stage reads in the same unit and their shares of the
+//! whole add up): reading records, decoding, the flow table, payload inspection, classification,
+//! the sinks (Parquet and JSON lines), and the pipeline.
 //!
 //! Input: the bundled `captures/sfb-sample/input.pcap` (a Skype-for-Business-like mix of SIP/TLS,
 //! HTTPS, DNS, STUN and RTP), its records repeated with shifted timestamps into an ~8 MiB
@@ -12,9 +15,12 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sfbflow::capture::{CaptureReader, ReadAhead};
-use sfbflow::flow::{FlowConfig, FlowTable};
+use sfbflow::catalogue::{Catalogue, Classification, Classifier};
+use sfbflow::flow::{FlowConfig, FlowRecord, FlowTable, Transport};
+use sfbflow::inspect::{FlowInspector, Outputs, Segment};
 use sfbflow::packet::{Decoded, Decoder, DecoderConfig};
-use sfbflow::pipeline::{Pipeline, PipelineConfig};
+use sfbflow::pipeline::{Pipeline, PipelineConfig, flow_facts, flow_row};
+use sfbflow::sink::{JsonLinesSink, ParquetSink, RunStats, Sink};
 
 const REPEAT: usize = 30;
 
@@ -45,6 +51,110 @@ fn input() -> Vec<u8> {
         }
     }
     out
+}
+
+/// One payload as the pipeline shows it to the flow's inspector (an owned copy, made once).
+struct Seg {
+    /// The flow's creation order (its index in [`Flows::records`]).
+    flow: usize,
+    transport: Transport,
+    dir: usize,
+    src_port: u16,
+    dst_port: u16,
+    seq: u32,
+    payload: Vec<u8>,
+    complete: bool,
+}
+
+/// The flows of the input, ended, and the payloads their packets carried.
+struct Flows {
+    /// In creation order.
+    records: Vec<FlowRecord>,
+    segments: Vec<Seg>,
+}
+
+fn flows_of(data: &[u8]) -> Flows {
+    let mut r = CaptureReader::new(Cursor::new(data)).ok();
+    let mut d = Decoder::new(DecoderConfig::default());
+    let mut t = FlowTable::new(FlowConfig::default());
+    let mut records = Vec::new();
+    let mut segments = Vec::new();
+    while let Some(Ok(Some(rec))) = r.as_mut().map(|r| r.next_record()) {
+        if let Decoded::Packet(v) = d.decode(&rec)
+            && let Some(res) = t.packet(&v, rec.ts_nanos)
+            && res.wants_payload
+            && !v.payload.is_empty()
+            && let (Some(flow), Some(transport)) =
+                (t.flow(res.slot), Transport::from_proto(v.proto))
+        {
+            segments.push(Seg {
+                flow: usize::try_from(flow.seq).unwrap_or(usize::MAX),
+                transport,
+                dir: res.dir as usize,
+                src_port: v.src_port,
+                dst_port: v.dst_port,
+                seq: v.tcp_seq,
+                payload: v.payload.to_vec(),
+                complete: v.payload.len() as u64 >= u64::from(v.payload_len),
+            });
+        }
+        t.drain_ended(|f| records.push(f));
+    }
+    t.finish();
+    t.drain_ended(|f| records.push(f));
+    records.sort_by_key(|f| f.flow.seq);
+    Flows { records, segments }
+}
+
+/// Every segment to its flow's inspector, while the inspector wants more.
+fn inspect_all(flows: &Flows) -> Vec<FlowInspector> {
+    let mut inspectors: Vec<FlowInspector> = Vec::new();
+    inspectors.resize_with(flows.records.len(), FlowInspector::default);
+    let mut out = Outputs::default();
+    for s in &flows.segments {
+        if let Some(i) = inspectors.get_mut(s.flow)
+            && i.wants_more()
+        {
+            i.inspect(
+                &Segment {
+                    transport: s.transport,
+                    dir: s.dir,
+                    src_port: s.src_port,
+                    dst_port: s.dst_port,
+                    seq: s.seq,
+                    payload: &s.payload,
+                    complete: s.complete,
+                },
+                &mut out,
+            );
+            out.events.clear();
+        }
+    }
+    inspectors
+}
+
+/// The app protocol of each flow, when its inspector saw payload (as the pipeline passes it).
+fn apps(inspectors: &[FlowInspector]) -> Vec<(Option<&'static str>, &'static str)> {
+    inspectors
+        .iter()
+        .map(|i| {
+            let app = i.app_protocol().as_str();
+            (i.payload_seen().then_some(app), app)
+        })
+        .collect()
+}
+
+fn classify_all(
+    classifier: &Classifier<'_>,
+    flows: &Flows,
+    apps: &[(Option<&'static str>, &'static str)],
+) -> Vec<Classification> {
+    flows
+        .records
+        .iter()
+        .zip(apps)
+        .map(|(rec, (seen, _))| classifier.classify(&flow_facts(rec, *seen)))
+        .collect()
 }
 
 fn benches(c: &mut Criterion) {
@@ -117,6 +227,56 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The per-flow stages, on the flows and payloads of the same input (gathered once).
+    let flows = flows_of(&data);
+    assert!(flows.records.len() > 100, "bench flows missing");
+    let mut g = c.benchmark_group("inspect");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("payloads_to_evidence", |b| {
+        b.iter(|| black_box(inspect_all(&flows).len()))
+    });
+    g.finish();
+
+    let inspectors = inspect_all(&flows);
+    let apps = apps(&inspectors);
+    let catalogue = Catalogue::builtin();
+    let classifier = Classifier::new(catalogue, None);
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("flows_to_verdicts", |b| {
+        b.iter(|| black_box(classify_all(&classifier, &flows, &apps).len()))
+    });
+    g.finish();
+
+    let verdicts = classify_all(&classifier, &flows, &apps);
+    let dir = std::env::temp_dir().join(format!("sfbflow-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let mut g = c.benchmark_group("sinks");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("rows_to_parquet", |b| {
+        b.iter(|| {
+            let Ok(mut sink) = ParquetSink::create(dir.join("flows.parquet")) else {
+                return;
+            };
+            for ((rec, v), (_, app)) in flows.records.iter().zip(&verdicts).zip(&apps) {
+                let row = flow_row(rec, &v.verdict, v.swapped, app);
+                black_box(sink.flow(&row).is_ok());
+            }
+            black_box(sink.finish(&RunStats::default()).is_ok());
+        })
+    });
+    g.bench_function("rows_to_json_lines", |b| {
+        b.iter(|| {
+            let mut sink = JsonLinesSink::new(std::io::sink(), "-");
+            for ((rec, v), (_, app)) in flows.records.iter().zip(&verdicts).zip(&apps) {
+                let row = flow_row(rec, &v.verdict, v.swapped, app);
+                black_box(sink.flow(&row).is_ok());
+            }
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Bytes(bytes));

@@ -8,5 +8,6 @@ pub mod pipeline;
 pub use sfbflow_capture as capture;
 pub use sfbflow_catalogue as catalogue;
 pub use sfbflow_flow as flow;
+pub use sfbflow_inspect as inspect;
 pub use sfbflow_packet as packet;
 pub use sfbflow_sink as sink;
