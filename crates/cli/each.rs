@@ -64,6 +64,8 @@ pub(crate) struct EachRun<'a> {
     pub(crate) jobs: usize,
     pub(crate) summary: bool,
     pub(crate) stop: Arc<AtomicBool>,
+    /// Captures done out of all, on a terminal.
+    pub(crate) progress: Option<indicatif::ProgressBar>,
 }
 
 /// The output folder of each input: `input=FILE_NAME`, or, when two inputs share a file name,
@@ -119,10 +121,17 @@ impl EachRun<'_> {
                         };
                         let outcome = self.one(input, &self.out.join(folder), jobs > 1);
                         *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+                        if let Some(bar) = &self.progress {
+                            bar.inc(1);
+                            bar.set_message(input.display().to_string());
+                        }
                     }
                 });
             }
         });
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
         let mut problems = false;
         let mut unreadable = Vec::new();
         let mut stdout = std::io::stdout().lock();

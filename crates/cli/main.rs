@@ -393,6 +393,7 @@ fn classify_each(
         jobs,
         summary: !args.quiet,
         stop,
+        progress: captures_bar(!args.quiet, args.inputs.len()),
     };
     let problems = run.run()?;
     Ok(ExitCode::from(if problems {
@@ -455,6 +456,24 @@ impl LiveStatus {
             b.finish_and_clear();
         }
     }
+}
+
+/// Captures done out of all (`--each`), on a terminal only.
+fn captures_bar(enabled: bool, n: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(u64::try_from(n).unwrap_or(u64::MAX)),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{pos}/{len} captures [{bar:30}] {elapsed} eta {eta} {wide_msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    Some(bar)
 }
 
 fn progress_bar(enabled: bool, len: u64, path: &Path) -> Option<indicatif::ProgressBar> {
