@@ -250,3 +250,72 @@ fn duckdb_reads_the_tree_with_an_input_column() {
     assert_eq!(tree, format!("[{}]", expected.join(", ")));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGINT while the first input (a pipe) is idle: that run ends, its files are complete and
+/// hold what a run over the same bytes writes, the next input is not started and the run says
+/// so; exit status 0, as for a single capture stopped by a signal.
+#[test]
+fn a_signal_ends_the_run_under_way_and_starts_no_other() {
+    use std::io::Write;
+    let dir = tmpdir("signal");
+    let fifo = dir.join("live.pcap");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let bytes = std::fs::read(case("sip-udp-rtp/input.pcap")).expect("capture");
+    let out = dir.join("out");
+    let child = Command::new(BIN)
+        .args([
+            "classify",
+            "--each",
+            "--jobs",
+            "1",
+            "--quiet",
+            "--out",
+            s(&out),
+        ])
+        .arg(&fifo)
+        .arg(case("lab-sfb/input.pcap"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Opening the pipe waits for sfbflow to open it; it then stays open and idle.
+    let mut w = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open the pipe");
+    w.write_all(&bytes).expect("write");
+    w.flush().expect("flush");
+    // Time to read what was written (a fraction of it is needed).
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()), "kill -INT");
+    let done = child.wait_with_output().expect("wait");
+    drop(w);
+    assert_eq!(done.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(err.contains("1 of 2 inputs were not read"), "{err}");
+    assert!(
+        !out.join("input=input.pcap").exists(),
+        "the second input was not started"
+    );
+    let file = dir.join("same.pcap");
+    std::fs::write(&file, &bytes).expect("write");
+    let single = dir.join("single");
+    let r = sfbflow(&["classify", s(&file), "--quiet", "--out", s(&single)]);
+    assert_eq!(r.status.code(), Some(0));
+    let got = out.join("input=live.pcap");
+    let leftovers: Vec<_> = std::fs::read_dir(&got)
+        .expect("folder")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "no file left unfinished");
+    let flows = |d: &Path| std::fs::read(d.join("flows.parquet")).expect("flows.parquet");
+    assert!(
+        flows(&got) == flows(&single),
+        "the flows of a run over the same bytes"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -112,7 +112,8 @@ impl EachRun<'_> {
         std::thread::scope(|scope| {
             for _ in 0..jobs {
                 scope.spawn(|| {
-                    loop {
+                    // After SIGINT/SIGTERM the runs under way end cleanly and no new one starts.
+                    while !self.stop.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let (Some(input), Some(folder), Some(slot)) =
                             (self.inputs.get(i), folders.get(i), outcomes.get(i))
@@ -134,10 +135,12 @@ impl EachRun<'_> {
         }
         let mut problems = false;
         let mut unreadable = Vec::new();
+        let mut not_started = 0usize;
         let mut stdout = std::io::stdout().lock();
         for (input, slot) in self.inputs.iter().zip(outcomes) {
             let name = input.display().to_string();
             let Some(outcome) = slot.into_inner().unwrap_or_else(PoisonError::into_inner) else {
+                not_started += 1;
                 continue;
             };
             stdout
@@ -153,6 +156,14 @@ impl EachRun<'_> {
             }
         }
         stdout.flush().context("writing the summary")?;
+        if not_started > 0 {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "sfbflow: stopped by a signal: {not_started} of {} inputs were not read",
+                self.inputs.len()
+            );
+        }
         match unreadable.as_slice() {
             [] => Ok(problems),
             names => Err(anyhow::anyhow!(
@@ -200,7 +211,10 @@ impl EachRun<'_> {
             let res = match opened {
                 Ok(file) if inline_read => pipeline.run_input(&name, file, |_| {}),
                 Ok(file) => match ReadAhead::new(file) {
-                    Ok(ahead) => pipeline.run_input(&name, ahead, |_| {}),
+                    // The stop flag also ends a read that waits (an input that is a pipe).
+                    Ok(ahead) => {
+                        pipeline.run_input(&name, ahead.with_stop(Arc::clone(&self.stop)), |_| {})
+                    }
                     // The reading thread could not start: the file is read on this one.
                     Err(_) => match File::open(input) {
                         Ok(file) => pipeline.run_input(&name, file, |_| {}),
