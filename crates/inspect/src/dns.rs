@@ -142,11 +142,16 @@ fn push_text_byte(out: &mut String, b: u8) {
     }
 }
 
+/// The capacity a name's text starts with: longer than most names seen in sign-in traffic
+/// (`_sipinternaltls._tcp.contoso.com` is 32 bytes).
+const NAME_CAPACITY: usize = 48;
+
 /// Reads the name at `start` of `msg`, following compression pointers. Returns the name in
 /// presentation form and the offset just past the name's bytes at `start` (past its first
 /// pointer, or its final zero octet).
 fn read_name(msg: &[u8], start: usize) -> Result<(String, usize), NameError> {
-    let mut out = String::new();
+    // Room for most names at once (they grow by doubling otherwise: 3-4 reallocations each).
+    let mut out = String::with_capacity(NAME_CAPACITY);
     let mut pos = start;
     let mut end = None;
     let mut jumps = 0usize;
