@@ -215,14 +215,10 @@ impl EachRun<'_> {
                     Ok(ahead) => {
                         pipeline.run_input(&name, ahead.with_stop(Arc::clone(&self.stop)), |_| {})
                     }
-                    // The reading thread could not start: the file is read on this one.
-                    Err(_) => match File::open(input) {
-                        Ok(file) => pipeline.run_input(&name, file, |_| {}),
-                        Err(e) => {
-                            fatal = Some(format!("opening {name}: {e}"));
-                            Ok(())
-                        }
-                    },
+                    Err(e) => {
+                        fatal = Some(format!("{name}: starting the reader thread: {e}"));
+                        Ok(())
+                    }
                 },
                 Err(e) => {
                     fatal = Some(e);

@@ -460,23 +460,31 @@ impl LiveStatus {
 
 /// Captures done out of all (`--each`), on a terminal only.
 fn captures_bar(enabled: bool, n: usize) -> Option<indicatif::ProgressBar> {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(u64::try_from(n).unwrap_or(u64::MAX)),
-        indicatif::ProgressDrawTarget::stderr_with_hz(4),
-    );
-    let style = indicatif::ProgressStyle::with_template(
+    terminal_bar(
+        enabled,
+        u64::try_from(n).unwrap_or(u64::MAX),
         "{pos}/{len} captures [{bar:30}] {elapsed} eta {eta} {wide_msg}",
     )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
+}
+
+/// Bytes of one input file read, on a terminal only.
+fn progress_bar(enabled: bool, len: u64, path: &Path) -> Option<indicatif::ProgressBar> {
+    let bar = terminal_bar(
+        enabled,
+        len,
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )?;
+    bar.set_message(
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
     Some(bar)
 }
 
-fn progress_bar(enabled: bool, len: u64, path: &Path) -> Option<indicatif::ProgressBar> {
+/// A progress bar of `len` steps drawn with `template` on standard error, when that is a
+/// terminal and there is something to count.
+fn terminal_bar(enabled: bool, len: u64, template: &str) -> Option<indicatif::ProgressBar> {
     if !enabled || !std::io::stderr().is_terminal() || len == 0 {
         return None;
     }
@@ -484,16 +492,9 @@ fn progress_bar(enabled: bool, len: u64, path: &Path) -> Option<indicatif::Progr
         Some(len),
         indicatif::ProgressDrawTarget::stderr_with_hz(4),
     );
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style = indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
     bar.set_style(style);
-    bar.set_message(
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    );
     Some(bar)
 }

@@ -457,14 +457,16 @@ impl<T: TableRow + Send + 'static> Table<T> {
         self.file.write(rows)
     }
 
+    /// Hands the rows gathered here to the encoding thread and tells it that nothing more comes.
     fn end_input(&mut self) -> Result<(), Error> {
         self.flush()?;
         self.file.end_input();
         Ok(())
     }
 
+    /// Waits for the encoding thread and renames the file into place (after
+    /// [`Table::end_input`]).
     fn finish(&mut self) -> Result<(), Error> {
-        self.end_input()?;
         self.file.finish()
     }
 }
