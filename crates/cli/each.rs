@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
-use sfbflow::capture::ReadAhead;
+use sfbflow::capture::ParseAhead;
 use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
 use sfbflow::sink::{CaptureMeta, OutputLayout, RotatingParquet, RunStats, Sink, SummarySink};
 
@@ -210,16 +210,12 @@ impl EachRun<'_> {
             let opened = File::open(input).map_err(|e| format!("opening {name}: {e}"));
             let res = match opened {
                 Ok(file) if inline_read => pipeline.run_input(&name, file, |_| {}),
-                Ok(file) => match ReadAhead::new(file) {
-                    // The stop flag also ends a read that waits (an input that is a pipe).
-                    Ok(ahead) => {
-                        pipeline.run_input(&name, ahead.with_stop(Arc::clone(&self.stop)), |_| {})
-                    }
-                    Err(e) => {
-                        fatal = Some(format!("{name}: starting the reader thread: {e}"));
-                        Ok(())
-                    }
-                },
+                // The stop flag also ends a read that waits (an input that is a pipe).
+                Ok(file) => pipeline.run_records(
+                    &name,
+                    ParseAhead::with_stop(file, Arc::clone(&self.stop)),
+                    |_| {},
+                ),
                 Err(e) => {
                     fatal = Some(e);
                     Ok(())

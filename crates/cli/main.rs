@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::Parser;
-use sfbflow::capture::{Follow, ReadAhead};
+use sfbflow::capture::{Follow, ParseAhead};
 use sfbflow::catalogue::{
     Catalogue, Topology, documented_server_ports, render_csv, render_json, render_table,
 };
@@ -131,11 +131,10 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
     for (path, name) in args.inputs.iter().zip(&names) {
         let res = if path.as_os_str() == "-" {
             widen_stdin_pipe();
-            let input = ReadAhead::new(std::io::stdin()).context("starting the reader thread")?;
-            pipeline.run_input(name, input, |_| {})
+            pipeline.run_records(name, ParseAhead::new(std::io::stdin()), |_| {})
         } else {
             let file = File::open(path).with_context(|| format!("opening {name}"))?;
-            pipeline.run_input(name, file, |_| {})
+            pipeline.run_records(name, ParseAhead::new(file), |_| {})
         };
         res.map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
     }
@@ -245,32 +244,32 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         let res = if path.as_os_str() == "-" {
             // A reading thread overlaps the pipe's turns with the decoding.
             widen_stdin_pipe();
-            let input = ReadAhead::new(std::io::stdin())
-                .context("starting the reader thread")?
-                .with_stop(Arc::clone(&stop));
+            let input = ParseAhead::with_stop(std::io::stdin(), Arc::clone(&stop));
             let mut status = LiveStatus::new(!args.quiet);
-            let r = pipeline.run_input(&name, input, |p| status.update(p));
+            let r = pipeline.run_records(&name, input, |p| status.update(p));
             status.finish();
             r
         } else {
             match File::open(path) {
                 Ok(file) if args.follow => {
                     // Another program is still writing the file: read on until a signal.
-                    let input = ReadAhead::new(Follow::new(file, Arc::clone(&stop)))
-                        .context("starting the reader thread")?
-                        .with_stop(Arc::clone(&stop));
+                    let input = ParseAhead::with_stop(
+                        Follow::new(file, Arc::clone(&stop)),
+                        Arc::clone(&stop),
+                    );
                     let mut status = LiveStatus::new(!args.quiet);
-                    let r = pipeline.run_input(&name, input, |p| status.update(p));
+                    let r = pipeline.run_records(&name, input, |p| status.update(p));
                     status.finish();
                     r
                 }
                 Ok(file) => {
                     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
                     let bar = progress_bar(!args.quiet, len, path);
-                    // The reading thread overlaps the read() calls with the decoding: on two
-                    // cores the whole job runs faster than reading and decoding in turn.
-                    let input = ReadAhead::new(file).context("starting the reader thread")?;
-                    let r = pipeline.run_input(&name, input, |p| {
+                    // The reading thread overlaps the read() calls and the record parsing with
+                    // the decoding: on two cores the whole job runs faster than doing them in
+                    // turn.
+                    let input = ParseAhead::new(file);
+                    let r = pipeline.run_records(&name, input, |p| {
                         if let Some(b) = &bar {
                             b.set_position(p.bytes);
                         }

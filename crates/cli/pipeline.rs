@@ -3,7 +3,7 @@
 //! One [`Pipeline`] reads any number of inputs in order as one capture (flows continue across
 //! input boundaries), then [`Pipeline::finish`] ends the live flows and completes the sinks.
 
-use sfbflow_capture::{CaptureReader, Format, Record, Source};
+use sfbflow_capture::{CaptureReader, Format, Record, Records, Source};
 use std::borrow::Cow;
 
 use std::net::{IpAddr, SocketAddr};
@@ -639,9 +639,21 @@ impl Pipeline {
         &mut self,
         name: &str,
         inner: R,
+        progress: impl FnMut(&Progress),
+    ) -> Result<(), InputError> {
+        self.run_records(name, CaptureReader::new(inner), progress)
+    }
+
+    /// As [`run_input`](Self::run_input), from a reader already opened (a
+    /// [`ParseAhead`](sfbflow_capture::ParseAhead), say), or the error that kept it from
+    /// opening.
+    pub fn run_records<C: Records>(
+        &mut self,
+        name: &str,
+        reader: Result<C, sfbflow_capture::Error>,
         mut progress: impl FnMut(&Progress),
     ) -> Result<(), InputError> {
-        let mut reader = CaptureReader::new(inner).map_err(|source| InputError::Unreadable {
+        let mut reader = reader.map_err(|source| InputError::Unreadable {
             name: name.to_string(),
             source,
         })?;

@@ -37,15 +37,53 @@
 //!   [`ReaderStats`] counters say how often things happened.
 
 mod follow;
-mod readahead;
+mod parseahead;
 mod reader;
 
 #[cfg(test)]
 mod tests;
 
 pub use follow::{FOLLOW_POLL, Follow};
-pub use readahead::{READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM, ReadAhead};
+pub use parseahead::{ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM};
 pub use reader::{CaptureReader, Source};
+
+/// A reader of records, one lent at a time: a [`CaptureReader`] (reads and parses on the
+/// caller's thread) or a [`ParseAhead`] (reads and parses on a thread of its own). Both return
+/// the same records, errors, warnings and counters for the same input.
+pub trait Records {
+    /// The next record, `Ok(None)` at the end of input; see [`CaptureReader::next_record`].
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for structurally invalid input, [`Error::Io`] if reading fails.
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, Error>;
+    /// The detected container format.
+    fn format(&self) -> Format;
+    /// Input bytes consumed so far.
+    fn offset(&self) -> u64;
+    /// Warnings so far (each kind at most once).
+    fn warnings(&self) -> &[Warning];
+    /// Counters so far.
+    fn stats(&self) -> &ReaderStats;
+}
+
+impl<R: Source> Records for CaptureReader<R> {
+    #[inline]
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
+        CaptureReader::next_record(self)
+    }
+    fn format(&self) -> Format {
+        CaptureReader::format(self)
+    }
+    fn offset(&self) -> u64 {
+        CaptureReader::offset(self)
+    }
+    fn warnings(&self) -> &[Warning] {
+        CaptureReader::warnings(self)
+    }
+    fn stats(&self) -> &ReaderStats {
+        CaptureReader::stats(self)
+    }
+}
 
 /// Largest record (classic pcap: record header plus captured bytes) or block (pcapng: total
 /// block length) accepted. Anything claiming more is [`Error::Corrupt`]; the reader's buffer

@@ -153,18 +153,19 @@ enum State {
 /// Where the next record's fields and bytes are (indices into the buffer), computed before the
 /// record is borrowed so the parsing loops need not hold a borrow of the buffer.
 #[derive(Debug, Clone, Copy)]
-struct Meta {
-    ts_nanos: i64,
-    linktype: LinkType,
-    interface: u32,
-    caplen: u32,
-    origlen: u32,
-    data_start: usize,
-    offset: u64,
+pub(crate) struct Meta {
+    pub(crate) ts_nanos: i64,
+    pub(crate) linktype: LinkType,
+    pub(crate) interface: u32,
+    pub(crate) caplen: u32,
+    pub(crate) origlen: u32,
+    pub(crate) data_start: usize,
+    pub(crate) offset: u64,
 }
 
 /// Where a [`CaptureReader`] gets its bytes: any [`Read`] (copied into the reader's buffer), or
-/// a [`ReadAhead`](crate::ReadAhead), whose filled chunks become the reader's buffer without a copy.
+/// the reading thread of a [`ParseAhead`](crate::ParseAhead), whose filled chunks become the
+/// reader's buffer without a copy.
 pub trait Source {
     /// Makes more input follow the unconsumed bytes `buf[start..end]` and returns where they
     /// now lie, `(start, end)` with `end` past the old data; `None` at the end of input. May
@@ -206,18 +207,29 @@ impl<R: Read> Source for R {
             }
             buf.resize(new_len, 0);
         }
-        loop {
-            let Some(room) = buf.get_mut(end..) else {
-                return Ok(None);
-            };
-            let room_len = room.len();
-            match self.read(room) {
-                Ok(0) => return Ok(None),
-                // A misbehaving reader may claim more than it was given: clamp.
-                Ok(got) => return Ok(Some((start, end + got.min(room_len)))),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        read_after(self, buf, start, end)
+    }
+}
+
+/// One `read()` into `buf[end..]` (retried when interrupted): `(start, end + got)`, or `None`
+/// at the end of input.
+pub(crate) fn read_after<R: Read>(
+    source: &mut R,
+    buf: &mut [u8],
+    start: usize,
+    end: usize,
+) -> std::io::Result<Option<(usize, usize)>> {
+    let Some(room) = buf.get_mut(end..) else {
+        return Ok(None);
+    };
+    let room_len = room.len();
+    loop {
+        match source.read(room) {
+            Ok(0) => return Ok(None),
+            // A misbehaving reader may claim more than it was given: clamp.
+            Ok(got) => return Ok(Some((start, end + got.min(room_len)))),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -289,28 +301,8 @@ impl<R: Source> CaptureReader<R> {
     /// Either finishes the reader.
     #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
-        if self.finished {
+        let Some(meta) = self.next_meta()? else {
             return Ok(None);
-        }
-        let step = match self.state {
-            State::Pcap {
-                big_endian,
-                nanos,
-                header_len,
-                linktype,
-            } => self.next_pcap(big_endian, nanos, header_len, linktype),
-            State::PcapNg { .. } => self.next_pcapng(),
-        };
-        let meta = match step {
-            Ok(Some(meta)) => meta,
-            Ok(None) => {
-                self.finished = true;
-                return Ok(None);
-            }
-            Err(e) => {
-                self.finished = true;
-                return Err(e);
-            }
         };
         let caplen = meta.caplen as usize; // u32 -> usize: lossless on supported targets
         let data = meta
@@ -334,6 +326,48 @@ impl<R: Source> CaptureReader<R> {
             data,
             offset: meta.offset,
         }))
+    }
+
+    /// The next record's fields and where its bytes lie in the buffer (`data_start`, checked
+    /// to hold `caplen` bytes), without borrowing the buffer: as [`next_record`](Self::next_record).
+    #[inline]
+    pub(crate) fn next_meta(&mut self) -> Result<Option<Meta>, Error> {
+        if self.finished {
+            return Ok(None);
+        }
+        let step = match self.state {
+            State::Pcap {
+                big_endian,
+                nanos,
+                header_len,
+                linktype,
+            } => self.next_pcap(big_endian, nanos, header_len, linktype),
+            State::PcapNg { .. } => self.next_pcapng(),
+        };
+        match step {
+            Ok(Some(meta)) => Ok(Some(meta)),
+            Ok(None) => {
+                self.finished = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.finished = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// The source, for a [`Source`] that keeps state between its calls.
+    pub(crate) fn source_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Takes the buffer out (the reader is finished and empty after it).
+    pub(crate) fn take_buffer(&mut self) -> Vec<u8> {
+        self.finished = true;
+        self.start = 0;
+        self.end = 0;
+        std::mem::take(&mut self.buf)
     }
 
     /// The detected container format.

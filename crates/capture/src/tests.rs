@@ -199,7 +199,7 @@ struct Outcome {
     offset: u64,
 }
 
-fn drain<R: Source>(reader: Result<CaptureReader<R>, Error>) -> Outcome {
+fn drain<C: Records>(reader: Result<C, Error>) -> Outcome {
     let mut reader = match reader {
         Ok(r) => r,
         Err(e) => {
@@ -323,7 +323,7 @@ fn read_chunky(bytes: &[u8], sizes: Vec<usize>, capacity: usize) -> Outcome {
     ))
 }
 
-/// An owned source handing out `step` bytes per read, for a [`ReadAhead`]'s thread.
+/// An owned source handing out `step` bytes per read, for a [`ParseAhead`]'s thread.
 struct Steps {
     data: Vec<u8>,
     pos: usize,
@@ -340,16 +340,15 @@ impl Read for Steps {
     }
 }
 
-/// The input through a [`ReadAhead`] of `chunk`-byte chunks: its chunks become the reader's
-/// buffer, records cut by a chunk boundary joined in front of the next one.
-fn read_ahead(bytes: &[u8], chunk: usize, step: usize) -> Outcome {
+/// The input through a [`ParseAhead`] of `chunk`-byte chunks, read `step` bytes at a time:
+/// parsed on its thread, records handed over in batches.
+fn parse_ahead(bytes: &[u8], chunk: usize, step: usize) -> Outcome {
     let src = Steps {
         data: bytes.to_vec(),
         pos: 0,
         step,
     };
-    let ra = ReadAhead::with_chunks(src, chunk, 2).expect("reader thread");
-    drain(CaptureReader::new(ra))
+    drain(ParseAhead::with_chunks(src, chunk, 2, None))
 }
 
 // ----- classic pcap -----
@@ -1093,8 +1092,8 @@ proptest! {
         check_invariants(input.len(), &whole);
         let split = read_chunky(input, sizes, cap);
         prop_assert_eq!(&split, &whole);
-        let ahead = read_ahead(input, chunk, step);
-        prop_assert_eq!(ahead, whole);
+        let parsed = parse_ahead(input, chunk, step);
+        prop_assert_eq!(parsed, whole);
     }
 
     #[test]
@@ -1112,6 +1111,7 @@ proptest! {
         input.extend_from_slice(&junk);
         let whole = read_bytes(&input);
         check_invariants(input.len(), &whole);
+        prop_assert_eq!(&parse_ahead(&input, 64, 5), &whole);
         prop_assert_eq!(read_chunky(&input, sizes, 64), whole);
     }
 
@@ -1127,6 +1127,131 @@ proptest! {
         }
         let whole = read_bytes(&input);
         check_invariants(input.len(), &whole);
+        prop_assert_eq!(&parse_ahead(&input, 97, 13), &whole);
         prop_assert_eq!(read_chunky(&input, vec![3, 1, 7], 64), whole);
     }
+}
+
+// ----- ParseAhead -----
+
+/// Records larger than the room kept in front of a chunk, cut by chunk boundaries, and a
+/// truncated last record: the same records, warnings, counters and offset as read whole.
+#[test]
+fn parse_ahead_joins_records_longer_than_the_headroom() {
+    let kind = PCAP_KINDS[0];
+    let mut file = pcap_header(kind, 2, 4, 0, 1);
+    for (i, len) in [10usize, 200_000, 70_000, 3, 1 << 20, 60]
+        .into_iter()
+        .enumerate()
+    {
+        let data: Vec<u8> = (0..len).map(|j| (i * 7 + j) as u8).collect();
+        pcap_record(&mut file, kind, i as u32, 0, &data, len as u32);
+    }
+    let whole_len = file.len();
+    file.extend_from_slice(&[1, 2, 3, 4, 5]); // a cut record header
+    let whole = read_bytes(&file);
+    assert_eq!(whole.records.len(), 6);
+    assert_eq!(whole.offset, whole_len as u64);
+    assert_eq!(whole.warnings.len(), 1);
+    for (chunk, step) in [
+        (64 << 10, 1 << 20),
+        (100_000, 33_333),
+        (1 << 20, 4096),
+        (7, 3),
+    ] {
+        assert_eq!(
+            parse_ahead(&file, chunk, step),
+            whole,
+            "chunk {chunk} step {step}"
+        );
+    }
+}
+
+#[test]
+fn parse_ahead_reports_what_the_reader_reports_for_a_bad_header() {
+    for input in [&b""[..], b"GIF89a......", b"\xd4\xc3\xb2\xa1\x02\x00"] {
+        assert_eq!(parse_ahead(input, 64, 1), read_bytes(input));
+    }
+}
+
+/// A source that gives its bytes, then blocks until released (an idle pipe).
+struct Idle {
+    data: Vec<u8>,
+    given: bool,
+    release: std::sync::mpsc::Receiver<()>,
+}
+
+impl Read for Idle {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if !self.given && !self.data.is_empty() {
+            self.given = true;
+            let n = self.data.len().min(out.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            return Ok(n);
+        }
+        let _ = self.release.recv();
+        Ok(0)
+    }
+}
+
+#[test]
+fn parse_ahead_hands_over_a_short_read_at_once_and_a_stop_ends_an_idle_input() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let kind = PCAP_KINDS[0];
+    let mut file = pcap_header(kind, 2, 4, 0, 1);
+    pcap_record(&mut file, kind, 5, 0, b"one packet", 10);
+    let (release, rx) = std::sync::mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let src = Idle {
+        data: file.clone(),
+        given: false,
+        release: rx,
+    };
+    let mut r = ParseAhead::with_chunks(src, 1 << 20, 2, Some(Arc::clone(&stop))).expect("opens");
+    // The record arrives although its 1 MiB chunk is far from full.
+    let rec = r.next_record().expect("reads").expect("a record");
+    assert_eq!(rec.data, b"one packet");
+    assert_eq!(r.offset(), file.len() as u64);
+    // The source now blocks; raising the flag ends the input within a poll or two.
+    let t0 = Instant::now();
+    stop.store(true, Ordering::Relaxed);
+    assert!(r.next_record().expect("ends").is_none());
+    assert!(r.stopped());
+    assert_eq!(r.stats().records, 1);
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    drop(r); // must not wait for the blocked thread
+    let _ = release.send(());
+
+    // Raised before the file header came: the input is empty.
+    let (release, rx) = std::sync::mpsc::channel();
+    let src = Idle {
+        data: Vec::new(),
+        given: false,
+        release: rx,
+    };
+    let stop = Arc::new(AtomicBool::new(true));
+    assert!(matches!(
+        ParseAhead::with_chunks(src, 1 << 20, 2, Some(stop)),
+        Err(Error::Empty)
+    ));
+    let _ = release.send(());
+}
+
+#[test]
+fn parse_ahead_dropped_early_ends_its_thread() {
+    let kind = PCAP_KINDS[0];
+    let mut file = pcap_header(kind, 2, 4, 0, 1);
+    for i in 0..20_000u32 {
+        pcap_record(&mut file, kind, i, 0, &[0x45; 500], 500);
+    }
+    let src = Steps {
+        data: file,
+        pos: 0,
+        step: 1 << 16,
+    };
+    let mut r = ParseAhead::with_chunks(src, 1 << 16, 2, None).expect("opens");
+    assert!(r.next_record().expect("reads").is_some());
+    drop(r); // must not hang
 }

@@ -7,7 +7,7 @@ use pcap_parser::nom;
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapNGPacketBlock;
 use pcap_parser::{PcapBlockOwned, PcapError};
-use sfbflow_capture::{CaptureReader, Error, Warning};
+use sfbflow_capture::{CaptureReader, Error, ParseAhead, Records, Warning};
 
 /// One packet as both readers should see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,17 @@ struct Ours {
 }
 
 fn read_ours(bytes: &[u8]) -> Result<Ours, Error> {
-    let mut reader = CaptureReader::new(bytes)?;
+    drain_ours(CaptureReader::new(bytes)?)
+}
+
+/// Through a [`ParseAhead`] of `chunk`-byte chunks.
+fn read_parsed_ahead(bytes: &[u8], chunk: usize) -> Ours {
+    let reader = ParseAhead::with_chunks(std::io::Cursor::new(bytes.to_vec()), chunk, 2, None)
+        .expect("opens");
+    drain_ours(reader).expect("drains")
+}
+
+fn drain_ours(mut reader: impl Records) -> Result<Ours, Error> {
     let mut packets = Vec::new();
     let error = loop {
         match reader.next_record() {
@@ -305,6 +315,18 @@ fn project_captures_match_pcap_parser() {
         let whole = read_ours(&bytes).expect("opens");
         let piped = read_ours_piped(&bytes);
         assert_eq!(whole.packets, piped, "{}", path.display());
+        // And parsed on a thread of its own, in small chunks, handed over in batches.
+        for chunk in [700, 1 << 20] {
+            let parsed = read_parsed_ahead(&bytes, chunk);
+            assert_eq!(whole.packets, parsed.packets, "{}", path.display());
+            assert_eq!(whole.warnings, parsed.warnings, "{}", path.display());
+            assert_eq!(
+                whole.error.as_ref().map(|e| e.to_string()),
+                parsed.error.map(|e| e.to_string()),
+                "{}",
+                path.display()
+            );
+        }
     }
     assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
 }

@@ -1,0 +1,440 @@
+//! [`ParseAhead`]: reads *and parses* a capture on a background thread, and hands the consumer
+//! batches of records: a filled chunk and where each of its records lies in it.
+//!
+//! The `read()` system calls overlap with the consumer's work (on a pipe, so do the writer's
+//! turns), and so does the record parsing: the reading thread walks the records of the chunk it
+//! has just filled while the bytes are still in its cache, with the same [`CaptureReader`] (same
+//! checks, errors, warnings and offsets). Parsed where the packets are decoded instead, the first
+//! load of each record header was a miss, the bytes having just been written by the other core's
+//! copy. The consumer gets a dense array of record positions and touches a frame's bytes only
+//! when it decodes them; on two cores the parsing moves from the busier thread to the idler one.
+//!
+//! The input is copied once, by the kernel: each chunk is read with room in front of its data.
+//! The chunk is handed over whole, with its records, when the parser needs bytes past its end
+//! (the start of a record cut by the boundary is then put in the room in front of the next
+//! chunk's data), or when a read came back short: a live capture's packets reach the consumer
+//! as they arrive, not once a chunk has filled. Memory is bounded: at most `depth` batches are
+//! in flight and buffers are recycled, so a stream of any length allocates `depth + 3` chunks
+//! once.
+//!
+//! What the consumer sees is exactly what [`CaptureReader`] returns over the same input: the
+//! records, then `Ok(None)` or the error that ended the input, the warnings and the counters.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::reader::{Meta, Source, read_after};
+use crate::{CaptureReader, Error, Format, LinkType, ReaderStats, Record, Records, Warning};
+
+/// Room kept in front of each chunk's data for the unconsumed bytes of the chunk before: a
+/// record cut by the chunk boundary that fits is joined without copying the chunk.
+pub const READ_AHEAD_HEADROOM: usize = 64 * 1024;
+/// Default chunk size: 1 MiB.
+pub const READ_AHEAD_CHUNK: usize = 1 << 20;
+/// Default number of batches in flight.
+pub const READ_AHEAD_DEPTH: usize = 4;
+
+/// How often a consumer waiting for data looks at its stop flag.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Largest chunk [`ParseAhead::with_chunks`] accepts (record positions are kept as `u32`).
+const MAX_CHUNK: usize = 256 << 20;
+
+/// Where one record lies in its batch's buffer, and its fields.
+#[derive(Debug, Clone, Copy)]
+struct Pos {
+    ts_nanos: i64,
+    /// Byte offset of the record (pcapng: its block) in the input.
+    offset: u64,
+    /// Index of the record's first byte in the buffer.
+    start: u32,
+    caplen: u32,
+    origlen: u32,
+    interface: u32,
+    linktype: u32,
+    /// Input bytes from `offset` to the end of the record (header and padding included).
+    span: u32,
+}
+
+/// A filled buffer and the records in it, in input order.
+#[derive(Debug, Default)]
+struct Batch {
+    buf: Vec<u8>,
+    recs: Vec<Pos>,
+}
+
+/// The end of the input as the parser saw it.
+#[derive(Debug)]
+struct End {
+    warnings: Vec<Warning>,
+    stats: ReaderStats,
+    error: Option<Error>,
+}
+
+enum Msg {
+    /// The file header was read: the format, or why the input is no capture.
+    Start(Result<Format, Error>),
+    Batch(Batch),
+    End(End),
+}
+
+/// Reads and parses a capture on a background thread; the consumer takes its records with
+/// [`Records::next_record`].
+pub struct ParseAhead {
+    rx: Receiver<Msg>,
+    recycle: SyncSender<Batch>,
+    /// Buffers are recycled only at this capacity or below (a buffer grown for one large
+    /// record is dropped).
+    buf_capacity: usize,
+    batch: Batch,
+    /// The next record of `batch` to hand out.
+    at: usize,
+    format: Format,
+    warnings: Vec<Warning>,
+    stats: ReaderStats,
+    finished: bool,
+    thread: Option<JoinHandle<()>>,
+    stop: Option<Arc<AtomicBool>>,
+    stopped: bool,
+}
+
+impl std::fmt::Debug for ParseAhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParseAhead")
+            .field("format", &self.format)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+impl ParseAhead {
+    /// Starts reading and parsing `source` on a new thread (1 MiB chunks, 4 in flight) and
+    /// waits for its file header.
+    ///
+    /// # Errors
+    /// What [`CaptureReader::new`] returns for the input; [`Error::Io`] at offset 0 if the
+    /// thread cannot be started.
+    pub fn new<R: Read + Send + 'static>(source: R) -> Result<Self, Error> {
+        Self::with_chunks(source, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, None)
+    }
+
+    /// Like [`ParseAhead::new`], and the input ends (the next call returns `Ok(None)`) soon
+    /// after `stop` is raised, also while the source has nothing to give (an idle pipe): for a
+    /// signal that asks a live run to finish. Raised before the file header came, the input is
+    /// [`Error::Empty`].
+    ///
+    /// # Errors
+    /// As [`ParseAhead::new`].
+    pub fn with_stop<R: Read + Send + 'static>(
+        source: R,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self, Error> {
+        Self::with_chunks(source, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, Some(stop))
+    }
+
+    /// Reads `chunk_bytes` (at most 256 MiB) at a time, at most `depth` batches ahead.
+    ///
+    /// # Errors
+    /// As [`ParseAhead::new`].
+    pub fn with_chunks<R: Read + Send + 'static>(
+        source: R,
+        chunk_bytes: usize,
+        depth: usize,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> Result<Self, Error> {
+        let chunk = chunk_bytes.clamp(1, MAX_CHUNK);
+        let depth = depth.max(1);
+        let (tx, rx) = sync_channel::<Msg>(depth);
+        let (recycle, spare) = sync_channel::<Batch>(depth + 2);
+        let thread = std::thread::Builder::new()
+            .name("sfbflow-parse".into())
+            .spawn(move || produce(source, chunk, &tx, spare))
+            .map_err(|source| Error::Io { offset: 0, source })?;
+        let mut ahead = ParseAhead {
+            rx,
+            recycle,
+            buf_capacity: READ_AHEAD_HEADROOM + chunk,
+            batch: Batch::default(),
+            at: 0,
+            format: Format::PcapNg,
+            warnings: Vec::new(),
+            stats: ReaderStats::default(),
+            finished: false,
+            thread: Some(thread),
+            stop,
+            stopped: false,
+        };
+        match ahead.receive() {
+            Some(Msg::Start(Ok(format))) => {
+                ahead.format = format;
+                Ok(ahead)
+            }
+            Some(Msg::Start(Err(e))) => Err(e),
+            // Stopped before the header came, or the thread ended without a word.
+            _ => Err(Error::Empty),
+        }
+    }
+
+    /// Whether the stop flag ended the input.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The next message, looking at the stop flag while waiting.
+    fn receive(&mut self) -> Option<Msg> {
+        let Some(stop) = self.stop.clone() else {
+            return self.rx.recv().ok();
+        };
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                self.stopped = true;
+                return None;
+            }
+            match self.rx.recv_timeout(STOP_POLL) {
+                Ok(m) => return Some(m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Moves to the next batch, or takes the end of the input.
+    #[cold]
+    fn refill(&mut self) -> Result<(), Error> {
+        let spent = std::mem::take(&mut self.batch);
+        if spent.buf.capacity() <= self.buf_capacity && spent.buf.capacity() > 0 {
+            let _ = self.recycle.try_send(spent);
+        }
+        self.at = 0;
+        match self.receive() {
+            Some(Msg::Batch(b)) => {
+                self.batch = b;
+                Ok(())
+            }
+            Some(Msg::End(end)) => {
+                self.finished = true;
+                // The consumer counted records and bytes as it went; the rest is the parser's.
+                self.warnings = end.warnings;
+                self.stats = end.stats;
+                end.error.map_or(Ok(()), Err)
+            }
+            // Stopped, or the thread went away (it ends only after End, so: stopped).
+            Some(Msg::Start(_)) | None => {
+                self.finished = true;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Records for ParseAhead {
+    #[inline]
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
+        while self.at >= self.batch.recs.len() {
+            if self.finished {
+                return Ok(None);
+            }
+            self.refill()?;
+        }
+        let Some(&p) = self.batch.recs.get(self.at) else {
+            return Ok(None);
+        };
+        self.at += 1;
+        let start = p.start as usize;
+        let Some(data) = self.batch.buf.get(start..start + p.caplen as usize) else {
+            // Unreachable: the parser checked the record lies in the buffer it sent.
+            self.finished = true;
+            self.at = self.batch.recs.len();
+            return Err(Error::Corrupt {
+                offset: p.offset,
+                reason: "internal error: record outside the buffer".to_owned(),
+            });
+        };
+        self.stats.records += 1;
+        self.stats.bytes = p.offset + u64::from(p.span);
+        Ok(Some(Record {
+            ts_nanos: p.ts_nanos,
+            linktype: LinkType(p.linktype),
+            interface: p.interface,
+            caplen: p.caplen,
+            origlen: p.origlen,
+            data,
+            offset: p.offset,
+        }))
+    }
+
+    fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Input bytes consumed: up to the end of the last record returned (at the end of the
+    /// input, everything the parser consumed).
+    fn offset(&self) -> u64 {
+        self.stats.bytes
+    }
+
+    /// Complete once the input has ended.
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// `records` and `bytes` count as records are returned; the rest is complete once the
+    /// input has ended.
+    fn stats(&self) -> &ReaderStats {
+        &self.stats
+    }
+}
+
+impl Drop for ParseAhead {
+    fn drop(&mut self) {
+        // Unblock the thread (its sends fail once the receiver is gone) and let it finish.
+        let (_, dead_rx) = sync_channel::<Msg>(1);
+        drop(std::mem::replace(&mut self.rx, dead_rx));
+        if let Some(t) = self.thread.take() {
+            // After a stop the source may be blocked in a read that never returns (an idle
+            // pipe): the thread is left to end with the process instead of waited for.
+            if !self.stopped {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+/// The parser's [`Source`]: reads chunks, and each time the parser needs bytes past the end of
+/// a chunk that holds records, sends that chunk with the records' positions to the consumer and
+/// goes on in a fresh one.
+struct Chunks<R> {
+    source: R,
+    chunk: usize,
+    tx: SyncSender<Msg>,
+    spare: Receiver<Batch>,
+    /// Records of the current buffer not yet sent.
+    pending: Vec<Pos>,
+    /// The consumer went away: stop reading.
+    gone: bool,
+}
+
+impl<R> Chunks<R> {
+    /// A recycled batch, or a new one.
+    fn fresh(&self) -> Batch {
+        self.spare.try_recv().unwrap_or_else(|_| Batch {
+            buf: Vec::with_capacity(READ_AHEAD_HEADROOM + self.chunk),
+            recs: Vec::new(),
+        })
+    }
+}
+
+impl<R: Read> Source for Chunks<R> {
+    fn more(
+        &mut self,
+        buf: &mut Vec<u8>,
+        start: usize,
+        end: usize,
+        need: usize,
+    ) -> io::Result<Option<(usize, usize)>> {
+        if self.gone {
+            return Ok(None);
+        }
+        if self.pending.is_empty() {
+            // Nothing to hand over (the file header, skipped blocks, or a record longer than
+            // the buffer): keep the buffer, as a plain reader does.
+            return Source::more(&mut self.source, buf, start, end, need);
+        }
+        // Hand the chunk over with its records; the unconsumed bytes (the start of a record cut
+        // by the boundary) go in front of the fresh chunk's data.
+        let mut next = self.fresh();
+        let kept = end - start;
+        let at = READ_AHEAD_HEADROOM.saturating_sub(kept);
+        let want = at + kept + self.chunk;
+        if next.buf.len() < want {
+            next.buf.resize(want, 0);
+        }
+        if let (Some(dst), Some(src)) = (next.buf.get_mut(at..at + kept), buf.get(start..end)) {
+            dst.copy_from_slice(src);
+        }
+        let old = std::mem::replace(buf, next.buf);
+        next.recs.clear();
+        let recs = std::mem::replace(&mut self.pending, next.recs);
+        if self.tx.send(Msg::Batch(Batch { buf: old, recs })).is_err() {
+            self.gone = true;
+            return Ok(None);
+        }
+        read_after(&mut self.source, buf, at, at + kept)
+    }
+}
+
+/// Where a record the reader has just consumed lies, for the consumer.
+fn position(m: &Meta, consumed: u64) -> Option<Pos> {
+    Some(Pos {
+        ts_nanos: m.ts_nanos,
+        offset: m.offset,
+        start: u32::try_from(m.data_start).ok()?,
+        caplen: m.caplen,
+        origlen: m.origlen,
+        interface: m.interface,
+        linktype: m.linktype.0,
+        span: u32::try_from(consumed.checked_sub(m.offset)?).ok()?,
+    })
+}
+
+/// The reading and parsing thread.
+fn produce<R: Read>(source: R, chunk: usize, tx: &SyncSender<Msg>, spare: Receiver<Batch>) {
+    let chunks = Chunks {
+        source,
+        chunk,
+        tx: tx.clone(),
+        spare,
+        pending: Vec::new(),
+        gone: false,
+    };
+    let mut reader = match CaptureReader::with_capacity(chunks, READ_AHEAD_HEADROOM + chunk) {
+        Ok(r) => {
+            if tx.send(Msg::Start(Ok(r.format()))).is_err() {
+                return;
+            }
+            r
+        }
+        Err(e) => {
+            let _ = tx.send(Msg::Start(Err(e)));
+            return;
+        }
+    };
+    let error = loop {
+        match reader.next_meta() {
+            Ok(Some(m)) => {
+                let consumed = reader.offset();
+                let Some(pos) = position(&m, consumed) else {
+                    break Some(Error::Corrupt {
+                        offset: m.offset,
+                        reason: "internal error: record position out of range".to_owned(),
+                    });
+                };
+                reader.source_mut().pending.push(pos);
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+        if reader.source_mut().gone {
+            return;
+        }
+    };
+    if reader.source_mut().gone {
+        return;
+    }
+    let recs = std::mem::take(&mut reader.source_mut().pending);
+    if !recs.is_empty() {
+        let buf = reader.take_buffer();
+        if tx.send(Msg::Batch(Batch { buf, recs })).is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(Msg::End(End {
+        warnings: reader.warnings().to_vec(),
+        stats: reader.stats().clone(),
+        error,
+    }));
+}
