@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
-use sfbflow::capture::ParseAhead;
-use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
+use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain, parse_ahead};
 use sfbflow::sink::{CaptureMeta, OutputLayout, RotatingParquet, RunStats, Sink, SummarySink};
 
 /// What became of one input.
@@ -213,7 +212,7 @@ impl EachRun<'_> {
                 // The stop flag also ends a read that waits (an input that is a pipe).
                 Ok(file) => pipeline.run_records(
                     &name,
-                    ParseAhead::with_stop(file, Arc::clone(&self.stop)),
+                    parse_ahead(file, Some(Arc::clone(&self.stop))),
                     |_| {},
                 ),
                 Err(e) => {

@@ -14,13 +14,13 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::Parser;
-use sfbflow::capture::{Follow, ParseAhead};
+use sfbflow::capture::Follow;
 use sfbflow::catalogue::{
     Catalogue, Topology, documented_server_ports, render_csv, render_json, render_table,
 };
 use sfbflow::flow::FlowConfig;
 use sfbflow::infer::SharedInfer;
-use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain};
+use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain, parse_ahead};
 use sfbflow::sink::{CaptureMeta, JsonLinesSink, RotatingParquet, Sink, SummarySink};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -131,10 +131,10 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
     for (path, name) in args.inputs.iter().zip(&names) {
         let res = if path.as_os_str() == "-" {
             widen_stdin_pipe();
-            pipeline.run_records(name, ParseAhead::new(std::io::stdin()), |_| {})
+            pipeline.run_records(name, parse_ahead(std::io::stdin(), None), |_| {})
         } else {
             let file = File::open(path).with_context(|| format!("opening {name}"))?;
-            pipeline.run_records(name, ParseAhead::new(file), |_| {})
+            pipeline.run_records(name, parse_ahead(file, None), |_| {})
         };
         res.map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
     }
@@ -244,7 +244,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         let res = if path.as_os_str() == "-" {
             // A reading thread overlaps the pipe's turns with the decoding.
             widen_stdin_pipe();
-            let input = ParseAhead::with_stop(std::io::stdin(), Arc::clone(&stop));
+            let input = parse_ahead(std::io::stdin(), Some(Arc::clone(&stop)));
             let mut status = LiveStatus::new(!args.quiet);
             let r = pipeline.run_records(&name, input, |p| status.update(p));
             status.finish();
@@ -253,9 +253,9 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             match File::open(path) {
                 Ok(file) if args.follow => {
                     // Another program is still writing the file: read on until a signal.
-                    let input = ParseAhead::with_stop(
+                    let input = parse_ahead(
                         Follow::new(file, Arc::clone(&stop)),
-                        Arc::clone(&stop),
+                        Some(Arc::clone(&stop)),
                     );
                     let mut status = LiveStatus::new(!args.quiet);
                     let r = pipeline.run_records(&name, input, |p| status.update(p));
@@ -268,7 +268,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
                     // The reading thread overlaps the read() calls and the record parsing with
                     // the decoding: on two cores the whole job runs faster than doing them in
                     // turn.
-                    let input = ParseAhead::new(file);
+                    let input = parse_ahead(file, None);
                     let r = pipeline.run_records(&name, input, |p| {
                         if let Some(b) = &bar {
                             b.set_position(p.bytes);

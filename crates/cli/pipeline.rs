@@ -3,7 +3,9 @@
 //! One [`Pipeline`] reads any number of inputs in order as one capture (flows continue across
 //! input boundaries), then [`Pipeline::finish`] ends the live flows and completes the sinks.
 
-use sfbflow_capture::{CaptureReader, Format, Record, Records, Source};
+use sfbflow_capture::{
+    CaptureReader, Format, ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, Record, Records, Source,
+};
 use std::borrow::Cow;
 
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +17,7 @@ use sfbflow_catalogue::signin::{SigninTracker, discovery_step};
 use sfbflow_catalogue::{Catalogue, Classifier, FlowFacts, Role, Topology, Verdict};
 use sfbflow_flow::{FlowConfig, FlowRecord, FlowTable, Transport};
 use sfbflow_inspect::{AppProtocol, FlowEvidence, FlowInspector, Message, Outputs, Segment, tls};
-use sfbflow_packet::{Decoded, Decoder, DecoderConfig, Malformed, Tunnel};
+use sfbflow_packet::{Decoded, Decoder, DecoderConfig, Malformed, Predecoded, Tunnel, predecode};
 use sfbflow_sink::{
     CaptureMeta, FindingRow, FlowRow, InputStats, MAX_TIME_JUMP_NANOS, RunStats, Sink, SipDialogRow,
 };
@@ -158,6 +160,50 @@ impl std::fmt::Debug for Pipeline {
             .field("table", &self.table)
             .finish()
     }
+}
+
+/// A reader the pipeline runs: its records, each with the decoder's fast path already run over
+/// it when the reading thread did that ([`parse_ahead`]).
+pub trait Input: Records {
+    /// The next record, and its [`Predecoded`] if the reader computed it.
+    ///
+    /// # Errors
+    /// As [`Records::next_record`].
+    fn next_input(
+        &mut self,
+    ) -> Result<Option<(Record<'_>, Option<Predecoded>)>, sfbflow_capture::Error>;
+}
+
+impl<R: Source> Input for CaptureReader<R> {
+    #[inline]
+    fn next_input(
+        &mut self,
+    ) -> Result<Option<(Record<'_>, Option<Predecoded>)>, sfbflow_capture::Error> {
+        Ok(self.next_record()?.map(|rec| (rec, None)))
+    }
+}
+
+impl Input for ParseAhead<Predecoded> {
+    #[inline]
+    fn next_input(
+        &mut self,
+    ) -> Result<Option<(Record<'_>, Option<Predecoded>)>, sfbflow_capture::Error> {
+        Ok(self.next_noted()?.map(|(rec, pre)| (rec, Some(pre))))
+    }
+}
+
+/// Reads, parses and runs the decoder's fast path over `source` on a thread of its own (see
+/// [`ParseAhead`]): the reading core does the `read()` calls, the record headers and the common
+/// frames' headers while the bytes are in its cache, and this thread gets the answers. With
+/// `stop`, the input ends soon after the flag is raised, also while the source waits.
+///
+/// # Errors
+/// The capture's header errors; a thread that cannot start.
+pub fn parse_ahead<R: std::io::Read + Send + 'static>(
+    source: R,
+    stop: Option<Arc<AtomicBool>>,
+) -> Result<ParseAhead<Predecoded>, sfbflow_capture::Error> {
+    ParseAhead::with_notes(source, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, stop, predecode)
 }
 
 /// A human name for a capture format.
@@ -335,6 +381,13 @@ impl Pipeline {
     /// Accounts one record. The hot path: a decode, a table update, and counters.
     #[inline]
     pub fn record(&mut self, rec: &Record<'_>) {
+        self.record_predecoded(rec, None);
+    }
+
+    /// As [`record`](Self::record), with the decoder's fast path already run over the frame
+    /// (by [`predecode`], on the thread that read it).
+    #[inline]
+    pub fn record_predecoded(&mut self, rec: &Record<'_>, pre: Option<&Predecoded>) {
         // The frame's own time for its flow; the clock's for everything that times out.
         let own_ts = rec.ts_nanos;
         let on_clock = self.clock(own_ts);
@@ -346,7 +399,11 @@ impl Pipeline {
         let c = &mut self.counters;
         c.packets += 1;
         c.wire_bytes += u64::from(rec.origlen);
-        match self.decoder.decode(rec) {
+        let decoded = match pre {
+            Some(p) => self.decoder.decode_predecoded(rec, p),
+            None => self.decoder.decode(rec),
+        };
+        match decoded {
             Decoded::Packet(view) => {
                 c.transport_packets += u64::from(view.frames);
                 let result = if on_clock {
@@ -647,7 +704,7 @@ impl Pipeline {
     /// As [`run_input`](Self::run_input), from a reader already opened (a
     /// [`ParseAhead`](sfbflow_capture::ParseAhead), say), or the error that kept it from
     /// opening.
-    pub fn run_records<C: Records>(
+    pub fn run_records<C: Input>(
         &mut self,
         name: &str,
         reader: Result<C, sfbflow_capture::Error>,
@@ -664,9 +721,9 @@ impl Pipeline {
         };
         let mut n: u32 = 0;
         let outcome = loop {
-            match reader.next_record() {
-                Ok(Some(rec)) => {
-                    self.record(&rec);
+            match reader.next_input() {
+                Ok(Some((rec, pre))) => {
+                    self.record_predecoded(&rec, pre.as_ref());
                     self.emit_ended()?;
                     // The clock, not the frame: a frame off the clock moves no period.
                     let now = self.last_ts_nanos;

@@ -44,7 +44,7 @@ mod reader;
 mod tests;
 
 pub use follow::{FOLLOW_POLL, Follow};
-pub use parseahead::{ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM};
+pub use parseahead::{NoteFn, ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM};
 pub use reader::{CaptureReader, Source};
 
 /// A reader of records, one lent at a time: a [`CaptureReader`] (reads and parses on the

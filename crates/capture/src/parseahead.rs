@@ -44,9 +44,9 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 /// Largest chunk [`ParseAhead::with_chunks`] accepts (record positions are kept as `u32`).
 const MAX_CHUNK: usize = 256 << 20;
 
-/// Where one record lies in its batch's buffer, and its fields.
+/// Where one record lies in its batch's buffer, its fields, and its note.
 #[derive(Debug, Clone, Copy)]
-struct Pos {
+struct Pos<N> {
     ts_nanos: i64,
     /// Byte offset of the record (pcapng: its block) in the input.
     offset: u64,
@@ -58,13 +58,24 @@ struct Pos {
     linktype: u32,
     /// Input bytes from `offset` to the end of the record (header and padding included).
     span: u32,
+    /// What the note function said of the record's bytes.
+    note: N,
 }
 
 /// A filled buffer and the records in it, in input order.
-#[derive(Debug, Default)]
-struct Batch {
+#[derive(Debug)]
+struct Batch<N> {
     buf: Vec<u8>,
-    recs: Vec<Pos>,
+    recs: Vec<Pos<N>>,
+}
+
+impl<N> Default for Batch<N> {
+    fn default() -> Self {
+        Batch {
+            buf: Vec::new(),
+            recs: Vec::new(),
+        }
+    }
 }
 
 /// The end of the input as the parser saw it.
@@ -75,22 +86,28 @@ struct End {
     error: Option<Error>,
 }
 
-enum Msg {
+enum Msg<N> {
     /// The file header was read: the format, or why the input is no capture.
     Start(Result<Format, Error>),
-    Batch(Batch),
+    Batch(Batch<N>),
     End(End),
 }
 
+/// What the reading thread computes for each record besides its position: a pure function of
+/// the record's link type and bytes (a decoder's fast path, say), so that work moves off the
+/// consumer's thread too.
+pub type NoteFn<N> = fn(LinkType, &[u8]) -> N;
+
 /// Reads and parses a capture on a background thread; the consumer takes its records with
-/// [`Records::next_record`].
-pub struct ParseAhead {
-    rx: Receiver<Msg>,
-    recycle: SyncSender<Batch>,
+/// [`Records::next_record`], or with their notes ([`ParseAhead::with_notes`]) with
+/// [`ParseAhead::next_noted`].
+pub struct ParseAhead<N = ()> {
+    rx: Receiver<Msg<N>>,
+    recycle: SyncSender<Batch<N>>,
     /// Buffers are recycled only at this capacity or below (a buffer grown for one large
     /// record is dropped).
     buf_capacity: usize,
-    batch: Batch,
+    batch: Batch<N>,
     /// The next record of `batch` to hand out.
     at: usize,
     format: Format,
@@ -102,7 +119,7 @@ pub struct ParseAhead {
     stopped: bool,
 }
 
-impl std::fmt::Debug for ParseAhead {
+impl<N> std::fmt::Debug for ParseAhead<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParseAhead")
             .field("format", &self.format)
@@ -111,7 +128,7 @@ impl std::fmt::Debug for ParseAhead {
     }
 }
 
-impl ParseAhead {
+impl ParseAhead<()> {
     /// Starts reading and parsing `source` on a new thread (1 MiB chunks, 4 in flight) and
     /// waits for its file header.
     ///
@@ -146,13 +163,31 @@ impl ParseAhead {
         depth: usize,
         stop: Option<Arc<AtomicBool>>,
     ) -> Result<Self, Error> {
+        ParseAhead::with_notes(source, chunk_bytes, depth, stop, |_, _| ())
+    }
+}
+
+impl<N: Copy + Send + 'static> ParseAhead<N> {
+    /// Like [`ParseAhead::with_chunks`], and the reading thread also computes `note` of each
+    /// record's link type and bytes, handed out with the record by
+    /// [`next_noted`](Self::next_noted).
+    ///
+    /// # Errors
+    /// As [`ParseAhead::new`].
+    pub fn with_notes<R: Read + Send + 'static>(
+        source: R,
+        chunk_bytes: usize,
+        depth: usize,
+        stop: Option<Arc<AtomicBool>>,
+        note: NoteFn<N>,
+    ) -> Result<Self, Error> {
         let chunk = chunk_bytes.clamp(1, MAX_CHUNK);
         let depth = depth.max(1);
-        let (tx, rx) = sync_channel::<Msg>(depth);
-        let (recycle, spare) = sync_channel::<Batch>(depth + 2);
+        let (tx, rx) = sync_channel::<Msg<N>>(depth);
+        let (recycle, spare) = sync_channel::<Batch<N>>(depth + 2);
         let thread = std::thread::Builder::new()
             .name("sfbflow-parse".into())
-            .spawn(move || produce(source, chunk, &tx, spare))
+            .spawn(move || produce(source, chunk, note, &tx, spare))
             .map_err(|source| Error::Io { offset: 0, source })?;
         let mut ahead = ParseAhead {
             rx,
@@ -185,7 +220,7 @@ impl ParseAhead {
     }
 
     /// The next message, looking at the stop flag while waiting.
-    fn receive(&mut self) -> Option<Msg> {
+    fn receive(&mut self) -> Option<Msg<N>> {
         let Some(stop) = self.stop.clone() else {
             return self.rx.recv().ok();
         };
@@ -231,9 +266,14 @@ impl ParseAhead {
     }
 }
 
-impl Records for ParseAhead {
+impl<N: Copy + Send + 'static> ParseAhead<N> {
+    /// The next record and its note, `Ok(None)` at the end of input; as
+    /// [`Records::next_record`].
+    ///
+    /// # Errors
+    /// As [`CaptureReader::next_record`].
     #[inline]
-    fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
+    pub fn next_noted(&mut self) -> Result<Option<(Record<'_>, N)>, Error> {
         while self.at >= self.batch.recs.len() {
             if self.finished {
                 return Ok(None);
@@ -256,7 +296,7 @@ impl Records for ParseAhead {
         };
         self.stats.records += 1;
         self.stats.bytes = p.offset + u64::from(p.span);
-        Ok(Some(Record {
+        let rec = Record {
             ts_nanos: p.ts_nanos,
             linktype: LinkType(p.linktype),
             interface: p.interface,
@@ -264,7 +304,15 @@ impl Records for ParseAhead {
             origlen: p.origlen,
             data,
             offset: p.offset,
-        }))
+        };
+        Ok(Some((rec, p.note)))
+    }
+}
+
+impl<N: Copy + Send + 'static> Records for ParseAhead<N> {
+    #[inline]
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
+        Ok(self.next_noted()?.map(|(rec, _)| rec))
     }
 
     fn format(&self) -> Format {
@@ -289,10 +337,10 @@ impl Records for ParseAhead {
     }
 }
 
-impl Drop for ParseAhead {
+impl<N> Drop for ParseAhead<N> {
     fn drop(&mut self) {
         // Unblock the thread (its sends fail once the receiver is gone) and let it finish.
-        let (_, dead_rx) = sync_channel::<Msg>(1);
+        let (_, dead_rx) = sync_channel::<Msg<N>>(1);
         drop(std::mem::replace(&mut self.rx, dead_rx));
         if let Some(t) = self.thread.take() {
             // After a stop the source may be blocked in a read that never returns (an idle
@@ -307,20 +355,20 @@ impl Drop for ParseAhead {
 /// The parser's [`Source`]: reads chunks, and each time the parser needs bytes past the end of
 /// a chunk that holds records, sends that chunk with the records' positions to the consumer and
 /// goes on in a fresh one.
-struct Chunks<R> {
+struct Chunks<R, N> {
     source: R,
     chunk: usize,
-    tx: SyncSender<Msg>,
-    spare: Receiver<Batch>,
+    tx: SyncSender<Msg<N>>,
+    spare: Receiver<Batch<N>>,
     /// Records of the current buffer not yet sent.
-    pending: Vec<Pos>,
+    pending: Vec<Pos<N>>,
     /// The consumer went away: stop reading.
     gone: bool,
 }
 
-impl<R> Chunks<R> {
+impl<R, N> Chunks<R, N> {
     /// A recycled batch, or a new one.
-    fn fresh(&self) -> Batch {
+    fn fresh(&self) -> Batch<N> {
         self.spare.try_recv().unwrap_or_else(|_| Batch {
             buf: Vec::with_capacity(READ_AHEAD_HEADROOM + self.chunk),
             recs: Vec::new(),
@@ -328,7 +376,7 @@ impl<R> Chunks<R> {
     }
 }
 
-impl<R: Read> Source for Chunks<R> {
+impl<R: Read, N> Source for Chunks<R, N> {
     fn more(
         &mut self,
         buf: &mut Vec<u8>,
@@ -368,7 +416,7 @@ impl<R: Read> Source for Chunks<R> {
 }
 
 /// Where a record the reader has just consumed lies, for the consumer.
-fn position(m: &Meta, consumed: u64) -> Option<Pos> {
+fn position<N>(m: &Meta, consumed: u64, note: N) -> Option<Pos<N>> {
     Some(Pos {
         ts_nanos: m.ts_nanos,
         offset: m.offset,
@@ -378,11 +426,18 @@ fn position(m: &Meta, consumed: u64) -> Option<Pos> {
         interface: m.interface,
         linktype: m.linktype.0,
         span: u32::try_from(consumed.checked_sub(m.offset)?).ok()?,
+        note,
     })
 }
 
 /// The reading and parsing thread.
-fn produce<R: Read>(source: R, chunk: usize, tx: &SyncSender<Msg>, spare: Receiver<Batch>) {
+fn produce<R: Read, N>(
+    source: R,
+    chunk: usize,
+    note: NoteFn<N>,
+    tx: &SyncSender<Msg<N>>,
+    spare: Receiver<Batch<N>>,
+) {
     let chunks = Chunks {
         source,
         chunk,
@@ -407,7 +462,8 @@ fn produce<R: Read>(source: R, chunk: usize, tx: &SyncSender<Msg>, spare: Receiv
         match reader.next_meta() {
             Ok(Some(m)) => {
                 let consumed = reader.offset();
-                let Some(pos) = position(&m, consumed) else {
+                let noted = note(m.linktype, reader.meta_data(&m));
+                let Some(pos) = position(&m, consumed, noted) else {
                     break Some(Error::Corrupt {
                         offset: m.offset,
                         reason: "internal error: record position out of range".to_owned(),

@@ -357,6 +357,15 @@ impl<R: Source> CaptureReader<R> {
         }
     }
 
+    /// The bytes of the record `m` just returned by [`next_meta`](Self::next_meta) (empty if
+    /// the buffer moved since).
+    pub(crate) fn meta_data(&self, m: &Meta) -> &[u8] {
+        m.data_start
+            .checked_add(m.caplen as usize)
+            .and_then(|stop| self.buf.get(m.data_start..stop))
+            .unwrap_or_default()
+    }
+
     /// The source, for a [`Source`] that keeps state between its calls.
     pub(crate) fn source_mut(&mut self) -> &mut R {
         &mut self.inner

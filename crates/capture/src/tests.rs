@@ -1255,3 +1255,41 @@ fn parse_ahead_dropped_early_ends_its_thread() {
     assert!(r.next_record().expect("reads").is_some());
     drop(r); // must not hang
 }
+
+/// The note of each record is computed from that record's bytes and link type, also for records
+/// joined across chunks.
+#[test]
+fn parse_ahead_notes_each_record_from_its_own_bytes() {
+    fn note(lt: LinkType, data: &[u8]) -> (u32, usize, u8, u8) {
+        let first = data.first().copied().unwrap_or(0);
+        let last = data.last().copied().unwrap_or(0);
+        (lt.0, data.len(), first, last)
+    }
+    let mut file = cat(&[shb(false), idb(false, 1, 0, &[]), idb(false, 101, 0, &[])]);
+    for i in 0..300u32 {
+        let data: Vec<u8> = (0..(i * 37 % 1500)).map(|j| (i + j) as u8).collect();
+        file.extend_from_slice(&epb(false, i % 2, u64::from(i), &data, data.len() as u32));
+    }
+    let whole = read_bytes(&file);
+    assert_eq!(whole.records.len(), 300);
+    for chunk in [100, 4096, 1 << 20] {
+        let src = Steps {
+            data: file.clone(),
+            pos: 0,
+            step: 777,
+        };
+        let mut r = ParseAhead::with_notes(src, chunk, 2, None, note).expect("opens");
+        let mut n = 0;
+        while let Some((rec, noted)) = r.next_noted().expect("reads") {
+            let want = &whole.records[n];
+            assert_eq!(rec.data, &want.data[..]);
+            assert_eq!(
+                noted,
+                note(want.linktype, &want.data),
+                "record {n}, chunk {chunk}"
+            );
+            n += 1;
+        }
+        assert_eq!(n, 300);
+    }
+}

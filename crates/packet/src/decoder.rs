@@ -4,7 +4,7 @@ use sfbflow_capture::Record;
 
 use crate::Error;
 use crate::frag::{FragTable, Insert};
-use crate::parse::{self, Ctx, Out};
+use crate::parse::{self, Ctx, Out, Predecoded};
 use crate::types::{Decoded, Malformed};
 
 /// Bounds of the fragment reassembly state.
@@ -113,16 +113,31 @@ impl Decoder {
     /// next call).
     #[inline]
     pub fn decode<'a>(&'a mut self, rec: &Record<'a>) -> Decoded<'a> {
-        if self
-            .frags
-            .may_expire(rec.ts_nanos, self.cfg.frag_timeout_nanos)
-        {
-            self.frags.expire(rec.ts_nanos, &self.cfg, &mut self.stats);
-        }
+        self.expire_frags(rec.ts_nanos);
         if let Some(d) = parse::fast(rec.linktype, rec.data, rec.origlen) {
             return d;
         }
         self.decode_general(rec)
+    }
+
+    /// As [`decode`](Self::decode), with the fast path's answer for this frame already
+    /// computed by [`predecode`](crate::predecode) (on the thread that read it, say): a frame
+    /// the fast path took is not read again here, only sliced.
+    #[inline]
+    pub fn decode_predecoded<'a>(&'a mut self, rec: &Record<'a>, pre: &Predecoded) -> Decoded<'a> {
+        self.expire_frags(rec.ts_nanos);
+        if pre.is_packet() {
+            return Decoded::Packet(pre.view(rec.data, rec.origlen));
+        }
+        self.decode_general(rec)
+    }
+
+    /// Drops the held fragments whose time is up at capture time `ts_nanos`.
+    #[inline(always)]
+    fn expire_frags(&mut self, ts_nanos: i64) {
+        if self.frags.may_expire(ts_nanos, self.cfg.frag_timeout_nanos) {
+            self.frags.expire(ts_nanos, &self.cfg, &mut self.stats);
+        }
     }
 
     /// The general path (everything the fast path declines).

@@ -72,6 +72,7 @@ mod parse;
 mod types;
 
 pub use decoder::{DecodeStats, Decoder, DecoderConfig};
+pub use parse::{Predecoded, predecode};
 pub use types::{Addr, Decoded, IpProto, Malformed, PacketView, TcpFlags, Tunnel};
 
 /// Errors of this crate (the per-packet outcome is [`Decoded`], not an error).

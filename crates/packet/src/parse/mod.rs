@@ -16,6 +16,7 @@ use crate::frag::FragKey;
 use crate::types::{Decoded, Malformed, Tunnel};
 
 pub(crate) use fast::fast;
+pub use fast::{Predecoded, predecode};
 pub(crate) use ip::{ip_payload, ipv6_ext};
 pub(crate) use link::link;
 

@@ -1185,8 +1185,11 @@ mod fast_path {
     use proptest::prelude::*;
     use sfbflow_capture::LinkType;
 
+    use sfbflow_capture::Record;
+
     use super::{cat, eth, ip4, ip6, tcp, udp};
-    use crate::parse::{Ctx, Out, fast, link};
+    use crate::parse::{Ctx, Out, fast, link, predecode};
+    use crate::{Decoder, DecoderConfig};
 
     fn frame() -> impl Strategy<Value = Vec<u8>> {
         let ports = prop_oneof![
@@ -1249,6 +1252,21 @@ mod fast_path {
                     Out::Frag(_) => prop_assert!(false, "fast path accepted a fragment"),
                 }
             }
+        }
+
+        /// Predecoded elsewhere, then handed to the decoder: the same answer as decoding the
+        /// frame, whichever path takes it; the fast path's frames are marked as such.
+        #[test]
+        fn predecoded_frames_decode_alike(f in frame(), raw in any::<bool>()) {
+            let lt = if raw { LinkType::RAW } else { LinkType::ETHERNET };
+            let origlen = f.len() as u32 + 3;
+            let rec = Record { ts_nanos: 1, linktype: lt, interface: 0, caplen: f.len() as u32,
+                               origlen, data: &f, offset: 0 };
+            let pre = predecode(lt, &f);
+            prop_assert_eq!(pre.is_packet(), fast(lt, &f, origlen).is_some());
+            let mut plain = Decoder::new(DecoderConfig::default());
+            let mut ahead = Decoder::new(DecoderConfig::default());
+            prop_assert_eq!(ahead.decode_predecoded(&rec, &pre), plain.decode(&rec));
         }
     }
 
