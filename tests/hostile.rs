@@ -284,6 +284,49 @@ fn pcapng_block_lengths_of_0_4_or_pointing_backwards_end_the_input_at_their_offs
 }
 
 #[test]
+fn frames_of_an_unsupported_link_type_are_counted_and_their_input_named() {
+    let dir = tmpdir("linktype");
+    let usec = 1_704_067_200_000_000u64;
+    let mut bytes = shb();
+    bytes.extend(idb());
+    // Interface 1: LINKTYPE_USER0 (147), which no decoder takes.
+    let mut body = vec![147, 0, 0, 0];
+    body.extend_from_slice(&65535u32.to_le_bytes());
+    bytes.extend(block(1, &body));
+    bytes.extend(epb(0, usec, &udp(40_000, b"kept")));
+    for i in 0..3u16 {
+        bytes.extend(epb(1, usec + 1000, &udp(41_000 + i, b"opaque")));
+    }
+    let path = dir.join("user0.pcapng");
+    std::fs::write(&path, &bytes).expect("write");
+    let name = path.to_str().unwrap_or_default();
+    let (code, rows, err) = cli_classify(&path, &dir.join("out"));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(rows.len(), 1);
+    assert!(
+        err.contains(&format!(
+            "warning: {name}: 3 frames of unsupported link type 147 skipped"
+        )),
+        "{err}"
+    );
+    // Under --each, each input's warning names it.
+    let (code, _, err) = cli(&[
+        "classify",
+        "--each",
+        "--quiet",
+        name,
+        "--out",
+        dir.join("each").to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("{name}: 3 frames of unsupported link type 147")),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn packets_of_an_undescribed_interface_are_skipped_and_counted() {
     let dir = tmpdir("interface");
     let usec = 1_704_067_200_000_000u64;

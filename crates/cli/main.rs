@@ -330,11 +330,16 @@ fn report_problems(stats: &sfbflow::sink::RunStats) -> bool {
     }
     if !stats.unsupported_link.is_empty() {
         problems = true;
+        // The counts are the run's: one input's (as under --each) is named.
+        let whose = match stats.inputs.as_slice() {
+            [one] => format!("{}: ", one.name),
+            _ => String::new(),
+        };
         let mut err = std::io::stderr().lock();
         for (lt, n) in &stats.unsupported_link {
             let _ = writeln!(
                 err,
-                "sfbflow: warning: {n} frames of unsupported link type {lt} skipped"
+                "sfbflow: warning: {whose}{n} frames of unsupported link type {lt} skipped"
             );
         }
     }
