@@ -1,4 +1,5 @@
-//! One Parquet file of the output: zstd, row-group statistics, written under a temporary name
+//! One Parquet file of the output: zstd (but for the columns of short enumerations, see
+//! [`ENUMERATIONS`]), row-group statistics, written under a temporary name
 //! (`.NAME.partial`) and renamed into place when finished, so a reader never sees half a file.
 //! Encoding and compression run on a thread of their own, one message queued at a time; what a
 //! message is (a whole Arrow batch, or owned rows that the thread turns into batches) is the
@@ -10,13 +11,51 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::{BATCH_ROWS, Error};
+
+/// Columns whose values come from a short fixed set (protocol names, roles, workloads, rule
+/// ids, reasons, codes...). They are dictionary-encoded, so their pages hold a small dictionary
+/// and run-length-encoded indices, which zstd barely shrinks; they are written uncompressed,
+/// as are boolean columns. That is not only smaller work: each compressed column chunk sets up
+/// a zstd context (for the compressor, and one for a decompressor), which probes the CPU with
+/// `cpuid`, a trap to the hypervisor on a virtual machine: on a run over many small captures
+/// (`--each`) that set-up was 31 % of all the samples.
+const ENUMERATIONS: &[&str] = &[
+    "transport",
+    "direction_basis",
+    "initiator_role",
+    "responder_role",
+    "client_role",
+    "app_protocol",
+    "workload",
+    "service",
+    "rule_id",
+    "basis",
+    "finding",
+    "end_reason",
+    "vlan",
+    "tunnel",
+    "tls_version",
+    "cert_problem",
+    "sip_method",
+    "stun_seen",
+    "stun_method",
+    "rtp_codec",
+    "qtype",
+    "rcode",
+    "signin_step",
+    "first_request",
+    "state",
+    "kind",
+    "code",
+];
 
 /// What the encoding thread does with the messages it receives.
 pub(crate) trait Batcher: Send + 'static {
@@ -113,13 +152,7 @@ impl<B: Batcher> TableFile<B> {
             path: tmp_path.clone(),
             source,
         })?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_max_row_group_row_count(Some(BATCH_ROWS))
-            // Row-group statistics are what DuckDB, Spark and Trino prune with.
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_created_by(format!("sfbflow {}", env!("CARGO_PKG_VERSION")))
-            .build();
+        let props = writer_properties(&schema);
         let writer =
             ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| Error::Parquet {
                 path: path.clone(),
@@ -192,6 +225,26 @@ impl<B: Batcher> Drop for TableFile<B> {
     }
 }
 
+/// zstd but for booleans and [`ENUMERATIONS`], row groups of [`BATCH_ROWS`], chunk statistics.
+fn writer_properties(schema: &SchemaRef) -> WriterProperties {
+    let mut props =
+        WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default()));
+    for f in schema.fields() {
+        if f.data_type() == &DataType::Boolean || ENUMERATIONS.contains(&f.name().as_str()) {
+            props = props.set_column_compression(
+                ColumnPath::from(f.name().as_str()),
+                Compression::UNCOMPRESSED,
+            );
+        }
+    }
+    props
+        .set_max_row_group_row_count(Some(BATCH_ROWS))
+        // Row-group statistics are what DuckDB, Spark and Trino prune with.
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_created_by(format!("sfbflow {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// `dir/flows.parquet` -> `dir/.flows.parquet.partial`
 fn temp_name(path: &Path) -> PathBuf {
     let name = path
@@ -199,4 +252,57 @@ fn temp_name(path: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.partial"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::TableRow;
+    use crate::tables::{DnsRow, FindingRow, SipDialogRow};
+
+    fn schemas() -> [SchemaRef; 4] {
+        [
+            crate::parquet_sink::flow_schema(),
+            DnsRow::schema(),
+            SipDialogRow::schema(),
+            FindingRow::schema(),
+        ]
+    }
+
+    /// A renamed column would silently go back to zstd: every name must be some table's.
+    #[test]
+    fn every_enumeration_is_a_column() {
+        for name in ENUMERATIONS {
+            assert!(
+                schemas()
+                    .iter()
+                    .any(|s| s.fields().iter().any(|f| f.name() == name)),
+                "{name} is no column"
+            );
+        }
+    }
+
+    #[test]
+    fn enumerations_and_booleans_are_uncompressed_the_rest_zstd() {
+        let flows = crate::parquet_sink::flow_schema();
+        let props = writer_properties(&flows);
+        let zstd = Compression::ZSTD(ZstdLevel::default());
+        for (col, want) in [
+            ("transport", Compression::UNCOMPRESSED),
+            ("workload", Compression::UNCOMPRESSED),
+            ("documented", Compression::UNCOMPRESSED),
+            ("initiator_ip", zstd),
+            ("tls_sni", zstd),
+            ("first_ts", zstd),
+            ("initiator_bytes", zstd),
+        ] {
+            assert_eq!(props.compression(&ColumnPath::from(col)), want, "{col}");
+        }
+        let compressed = flows
+            .fields()
+            .iter()
+            .filter(|f| props.compression(&ColumnPath::from(f.name().as_str())) == zstd)
+            .count();
+        assert_eq!(compressed, 19, "of {} columns", flows.fields().len());
+    }
 }
