@@ -4,7 +4,7 @@
 
 use std::io::{Cursor, Read};
 
-use sfbflow::capture::{CaptureReader, Warning};
+use sfbflow::capture::{CaptureReader, ParseAhead, Records, Warning};
 
 /// A reader handing out its bytes in short, uneven pieces (1 to 13 bytes, a pattern taken from
 /// the input itself): the capture reader must give the same records whatever the read sizes.
@@ -77,6 +77,15 @@ pub struct Read1 {
 
 /// Reads a capture from `input` with a buffer of `capacity` bytes.
 pub fn read_capture<R: Read>(input: R, capacity: usize) -> Read1 {
+    drain(CaptureReader::with_capacity(input, capacity))
+}
+
+/// Reads a capture through a [`ParseAhead`] of `chunk`-byte chunks (parsed on its own thread).
+pub fn read_parsed_ahead(data: &[u8], chunk: usize) -> Read1 {
+    drain(ParseAhead::with_chunks(Cursor::new(data.to_vec()), chunk, 2, None))
+}
+
+fn drain<C: Records>(reader: Result<C, sfbflow::capture::Error>) -> Read1 {
     let mut out = Read1 {
         open_error: None,
         records: Vec::new(),
@@ -85,7 +94,7 @@ pub fn read_capture<R: Read>(input: R, capacity: usize) -> Read1 {
         offset: 0,
         counted: 0,
     };
-    let mut reader = match CaptureReader::with_capacity(input, capacity) {
+    let mut reader = match reader {
         Ok(r) => r,
         Err(e) => {
             out.open_error = Some(e.to_string());
@@ -131,6 +140,12 @@ pub fn check_capture(data: &[u8]) {
     let whole = read_capture(Cursor::new(data), 1 << 20);
     let pieces = read_capture(Chunked::new(data), 64);
     assert_eq!(whole, pieces, "the read sizes changed the records");
+    // Parsed on a thread of its own, in chunks of a few hundred bytes (for one input in four:
+    // each read starts a thread).
+    if data.len().is_multiple_of(4) {
+        let ahead = read_parsed_ahead(data, 300);
+        assert_eq!(whole, ahead, "parsing ahead changed the records");
+    }
     let len = data.len() as u64;
     assert!(whole.offset <= len, "consumed past the input");
     assert_eq!(whole.counted, whole.records.len() as u64);
