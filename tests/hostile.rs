@@ -212,7 +212,13 @@ fn shb() -> Vec<u8> {
 }
 
 fn idb() -> Vec<u8> {
-    let mut body = vec![1, 0, 0, 0];
+    idb_of(1)
+}
+
+/// An interface description of link type `linktype`.
+fn idb_of(linktype: u16) -> Vec<u8> {
+    let mut body = linktype.to_le_bytes().to_vec();
+    body.extend_from_slice(&[0, 0]);
     body.extend_from_slice(&65535u32.to_le_bytes());
     block(1, &body)
 }
@@ -290,9 +296,7 @@ fn frames_of_an_unsupported_link_type_are_counted_and_their_input_named() {
     let mut bytes = shb();
     bytes.extend(idb());
     // Interface 1: LINKTYPE_USER0 (147), which no decoder takes.
-    let mut body = vec![147, 0, 0, 0];
-    body.extend_from_slice(&65535u32.to_le_bytes());
-    bytes.extend(block(1, &body));
+    bytes.extend(idb_of(147));
     bytes.extend(epb(0, usec, &udp(40_000, b"kept")));
     for i in 0..3u16 {
         bytes.extend(epb(1, usec + 1000, &udp(41_000 + i, b"opaque")));

@@ -133,27 +133,16 @@ impl ParseAhead<()> {
     /// waits for its file header.
     ///
     /// # Errors
-    /// What [`CaptureReader::new`] returns for the input; [`Error::Io`] at offset 0 if the
-    /// thread cannot be started.
+    /// What [`CaptureReader::new`] returns for the input; [`Error::Io`] at offset 0 (its source
+    /// saying so) if the thread cannot be started.
     pub fn new<R: Read + Send + 'static>(source: R) -> Result<Self, Error> {
         Self::with_chunks(source, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, None)
     }
 
-    /// Like [`ParseAhead::new`], and the input ends (the next call returns `Ok(None)`) soon
-    /// after `stop` is raised, also while the source has nothing to give (an idle pipe): for a
-    /// signal that asks a live run to finish. Raised before the file header came, the input is
-    /// [`Error::Empty`].
-    ///
-    /// # Errors
-    /// As [`ParseAhead::new`].
-    pub fn with_stop<R: Read + Send + 'static>(
-        source: R,
-        stop: Arc<AtomicBool>,
-    ) -> Result<Self, Error> {
-        Self::with_chunks(source, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, Some(stop))
-    }
-
-    /// Reads `chunk_bytes` (at most 256 MiB) at a time, at most `depth` batches ahead.
+    /// Reads `chunk_bytes` (at most 256 MiB) at a time, at most `depth` batches ahead. With
+    /// `stop`, the input ends (the next call returns `Ok(None)`) soon after the flag is raised,
+    /// also while the source has nothing to give (an idle pipe): for a signal that asks a live
+    /// run to finish. Raised before the file header came, the input is [`Error::Empty`].
     ///
     /// # Errors
     /// As [`ParseAhead::new`].
@@ -188,7 +177,10 @@ impl<N: Copy + Send + 'static> ParseAhead<N> {
         let thread = std::thread::Builder::new()
             .name("sfbflow-parse".into())
             .spawn(move || produce(source, chunk, note, &tx, spare))
-            .map_err(|source| Error::Io { offset: 0, source })?;
+            .map_err(|e| Error::Io {
+                offset: 0,
+                source: io::Error::new(e.kind(), format!("starting the reading thread: {e}")),
+            })?;
         let mut ahead = ParseAhead {
             rx,
             recycle,
