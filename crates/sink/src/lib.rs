@@ -11,6 +11,7 @@
 //! Every sink sees the same flat [`FlowRow`]; its columns are those of `flow_schema()`.
 
 mod columns;
+mod columns_writer;
 mod error;
 mod jsonl;
 mod parquet_sink;

@@ -12,12 +12,12 @@ use std::thread::JoinHandle;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::columns_writer::{ColumnsWriter, MAX_WORKERS};
 use crate::{BATCH_ROWS, Error};
 
 /// Columns whose values come from a short fixed set (protocol names, roles, workloads, rule
@@ -57,14 +57,22 @@ const ENUMERATIONS: &[&str] = &[
     "code",
 ];
 
+/// Integer columns of values that seldom repeat (ids, ephemeral ports; timestamps are found by
+/// their type). A dictionary of them only costs: it holds every value once and an index
+/// besides, and interning each value is the slowest part of encoding them. They are written
+/// `DELTA_BINARY_PACKED` without a dictionary: on a 100 MiB capture's 12 297 flows that
+/// encodes `flow_id` 2.8 times faster into a twentieth of the bytes, the two timestamps 2.2
+/// times faster into 40 % fewer bytes, `initiator_port` 1.9 times faster into 43 % fewer.
+const SEQUENCES: &[&str] = &["flow_id", "initiator_port", "client_port"];
+
 /// What the encoding thread does with the messages it receives.
 pub(crate) trait Batcher: Send + 'static {
     /// One message from the pipeline's thread.
     type Item: Send + 'static;
     /// Takes one message, writing batches as they fill.
-    fn add(&mut self, item: Self::Item, w: &mut ArrowWriter<File>) -> Result<(), ParquetError>;
+    fn add(&mut self, item: Self::Item, w: &mut ColumnsWriter) -> Result<(), ParquetError>;
     /// Writes what is left at the end.
-    fn finish(&mut self, w: &mut ArrowWriter<File>) -> Result<(), ParquetError>;
+    fn finish(&mut self, w: &mut ColumnsWriter) -> Result<(), ParquetError>;
 }
 
 /// Whole Arrow batches, built by the caller (`flows.parquet`).
@@ -72,10 +80,10 @@ pub(crate) struct Batches;
 
 impl Batcher for Batches {
     type Item = RecordBatch;
-    fn add(&mut self, item: RecordBatch, w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+    fn add(&mut self, item: RecordBatch, w: &mut ColumnsWriter) -> Result<(), ParquetError> {
         w.write(&item)
     }
-    fn finish(&mut self, _w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+    fn finish(&mut self, _w: &mut ColumnsWriter) -> Result<(), ParquetError> {
         Ok(())
     }
 }
@@ -89,7 +97,7 @@ struct Encoder<I> {
 
 impl<I: Send + 'static> Encoder<I> {
     fn start<B: Batcher<Item = I>>(
-        mut writer: ArrowWriter<File>,
+        mut writer: ColumnsWriter,
         mut batcher: B,
     ) -> std::io::Result<Encoder<I>> {
         // One message queued while one is encoded: bounded memory, and the two threads overlap.
@@ -101,7 +109,10 @@ impl<I: Send + 'static> Encoder<I> {
                     batcher.add(item, &mut writer)?;
                 }
                 batcher.finish(&mut writer)?;
-                writer.into_inner()
+                let file = writer.into_inner()?;
+                // Here rather than on the pipeline's thread: the files' syncs overlap.
+                file.sync_all()?;
+                Ok(file)
             })?;
         Ok(Encoder {
             tx: Some(tx),
@@ -154,9 +165,11 @@ impl<B: Batcher> TableFile<B> {
         })?;
         let props = writer_properties(&schema);
         let writer =
-            ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| Error::Parquet {
-                path: path.clone(),
-                source,
+            ColumnsWriter::try_new(file, schema, props, encoding_threads()).map_err(|source| {
+                Error::Parquet {
+                    path: path.clone(),
+                    source,
+                }
             })?;
         let encoder = Encoder::start(writer, batcher).map_err(|source| Error::Io {
             path: tmp_path.clone(),
@@ -201,10 +214,7 @@ impl<B: Batcher> TableFile<B> {
                 path: self.path.clone(),
                 source,
             })?;
-            file.sync_all().map_err(|source| Error::Io {
-                path: self.tmp_path.clone(),
-                source,
-            })?;
+            drop(file);
             std::fs::rename(&self.tmp_path, &self.path).map_err(|source| Error::Io {
                 path: self.path.clone(),
                 source,
@@ -225,16 +235,24 @@ impl<B: Batcher> Drop for TableFile<B> {
     }
 }
 
-/// zstd but for booleans and [`ENUMERATIONS`], row groups of [`BATCH_ROWS`], chunk statistics.
+/// Threads a file's columns are encoded on: this machine's cores, at most [`MAX_WORKERS`].
+fn encoding_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
+}
+
+/// zstd but for booleans and [`ENUMERATIONS`], [`SEQUENCES`] and timestamps delta-encoded, row groups of [`BATCH_ROWS`], chunk statistics.
 fn writer_properties(schema: &SchemaRef) -> WriterProperties {
     let mut props =
         WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default()));
     for f in schema.fields() {
-        if f.data_type() == &DataType::Boolean || ENUMERATIONS.contains(&f.name().as_str()) {
-            props = props.set_column_compression(
-                ColumnPath::from(f.name().as_str()),
-                Compression::UNCOMPRESSED,
-            );
+        let name = f.name().as_str();
+        if f.data_type() == &DataType::Boolean || ENUMERATIONS.contains(&name) {
+            props = props.set_column_compression(ColumnPath::from(name), Compression::UNCOMPRESSED);
+        }
+        if matches!(f.data_type(), DataType::Timestamp(..)) || SEQUENCES.contains(&name) {
+            props = props
+                .set_column_dictionary_enabled(ColumnPath::from(name), false)
+                .set_column_encoding(ColumnPath::from(name), Encoding::DELTA_BINARY_PACKED);
         }
     }
     props
@@ -271,14 +289,29 @@ mod tests {
 
     /// A renamed column would silently go back to zstd: every name must be some table's.
     #[test]
-    fn every_enumeration_is_a_column() {
-        for name in ENUMERATIONS {
+    fn every_enumeration_and_sequence_is_a_column() {
+        for name in ENUMERATIONS.iter().chain(SEQUENCES) {
             assert!(
                 schemas()
                     .iter()
                     .any(|s| s.fields().iter().any(|f| f.name() == name)),
                 "{name} is no column"
             );
+        }
+    }
+
+    #[test]
+    fn ids_ports_and_timestamps_are_delta_encoded_without_dictionary() {
+        for schema in schemas() {
+            let props = writer_properties(&schema);
+            for f in schema.fields() {
+                let col = ColumnPath::from(f.name().as_str());
+                let delta = props.encoding(&col) == Some(Encoding::DELTA_BINARY_PACKED);
+                let want = matches!(f.data_type(), DataType::Timestamp(..))
+                    || ["flow_id", "initiator_port", "client_port"].contains(&f.name().as_str());
+                assert_eq!(delta, want, "{}", f.name());
+                assert_eq!(props.dictionary_enabled(&col), !want, "{}", f.name());
+            }
         }
     }
 

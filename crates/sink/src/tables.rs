@@ -10,16 +10,15 @@
 //! [`ParquetTables`], each file through a temporary name like every output file.
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 
 use crate::columns::{RowColumns, TableRow, Value, field, ts_type};
+use crate::columns_writer::ColumnsWriter;
 use crate::table_file::{Batcher, TableFile};
 use crate::{BATCH_ROWS, CaptureMeta, Error, FlowRow, RunStats, Sink};
 
@@ -386,7 +385,7 @@ struct Rows {
 
 impl<T: TableRow + Send + 'static> Batcher for RowsOf<T> {
     type Item = Vec<T>;
-    fn add(&mut self, rows: Vec<T>, w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+    fn add(&mut self, rows: Vec<T>, w: &mut ColumnsWriter) -> Result<(), ParquetError> {
         for row in &rows {
             self.0.columns.append(row);
             if self.0.columns.rows() >= BATCH_ROWS {
@@ -395,13 +394,13 @@ impl<T: TableRow + Send + 'static> Batcher for RowsOf<T> {
         }
         Ok(())
     }
-    fn finish(&mut self, w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+    fn finish(&mut self, w: &mut ColumnsWriter) -> Result<(), ParquetError> {
         self.0.write(w)
     }
 }
 
 impl Rows {
-    fn write(&mut self, w: &mut ArrowWriter<File>) -> Result<(), ParquetError> {
+    fn write(&mut self, w: &mut ColumnsWriter) -> Result<(), ParquetError> {
         if self.columns.rows() == 0 {
             return Ok(());
         }
