@@ -1,14 +1,19 @@
 //! A Parquet file writer that encodes and compresses a batch's columns on several threads.
 //!
 //! It writes what [`ArrowWriter`] writes, byte for byte (the same column writers get the same
-//! arrays, row groups are cut at the same rows), but the columns of a batch, and the closing of
+//! arrays, row groups are cut at the same rows; but see small row groups below), but the columns of a batch, and the closing of
 //! a row group's column chunks (where most of the compression happens), are shared out to up to
 //! [`MAX_WORKERS`] threads. Most of a run's encoding happens at its end, after the last packet,
 //! when every flow still live is written at once and the reading thread has nothing left to
 //! do: that is when the other cores are free.
+//!
+//! A row group that starts with fewer than [`SMALL_ROWS`] rows (the only one of a small table,
+//! or of a small capture's tables) is written uncompressed: each compressed column chunk sets
+//! up a zstd compressor and decompressor, whose CPU probe traps to the hypervisor on a virtual
+//! machine, and for a few hundred rows that set-up costs more than compression saves.
 
 use std::fs::File;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -16,6 +21,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
     ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory, compute_leaves,
 };
+use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
@@ -27,10 +33,15 @@ pub(crate) const MAX_WORKERS: usize = 4;
 /// more than it saves.
 pub(crate) const PARALLEL_ROWS: usize = 1_024;
 
+/// A row group whose first batch has fewer rows than this is written uncompressed.
+pub(crate) const SMALL_ROWS: usize = 256;
+
 /// A Parquet file whose columns are encoded on up to `workers` threads.
 pub(crate) struct ColumnsWriter {
     file: SerializedFileWriter<File>,
     factory: ArrowRowGroupWriterFactory,
+    /// The same column writers, uncompressed (for row groups of fewer than [`SMALL_ROWS`]).
+    small: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     /// The open row group's column writers, one per leaf column.
     group: Option<Vec<ArrowColumnWriter>>,
@@ -52,13 +63,27 @@ impl ColumnsWriter {
         workers: usize,
     ) -> Result<Self, ParquetError> {
         let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
+        let uncompressed = props
+            .clone()
+            .into_builder()
+            .set_compression(Compression::UNCOMPRESSED)
+            .build();
         // ArrowWriter sets the file up (the Arrow schema in the footer's metadata), then hands
         // over its lower half.
         let (file, factory) =
             ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
+        // Column writers come from a file writer's schema and properties; this one only lends
+        // them (its output is discarded). Each column chunk's metadata names its own codec.
+        let lender = SerializedFileWriter::new(
+            std::io::sink(),
+            file.schema_descr().root_schema_ptr(),
+            Arc::new(uncompressed),
+        )?;
+        let small = ArrowRowGroupWriterFactory::new(&lender, schema.clone());
         Ok(ColumnsWriter {
             file,
             factory,
+            small,
             schema,
             group: None,
             rows: 0,
@@ -92,9 +117,15 @@ impl ColumnsWriter {
         let workers = self.workers_for(part.num_rows());
         let writers = match &mut self.group {
             Some(w) => w,
-            None => self
-                .group
-                .insert(self.factory.create_column_writers(self.groups)?),
+            None => {
+                let factory = if part.num_rows() < SMALL_ROWS {
+                    &self.small
+                } else {
+                    &self.factory
+                };
+                self.group
+                    .insert(factory.create_column_writers(self.groups)?)
+            }
         };
         if leaves.len() != writers.len() {
             return Err(ParquetError::General(format!(
@@ -197,11 +228,10 @@ fn in_parallel<T: Send, R: Send>(
 #[cfg(test)]
 mod tests {
     use std::io::Read;
-    use std::sync::Arc;
 
     use arrow::array::{ArrayRef, StringArray, UInt64Array};
     use arrow::datatypes::{DataType, Field, Schema};
-    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::basic::ZstdLevel;
 
     use super::*;
 
@@ -261,10 +291,11 @@ mod tests {
     }
 
     /// The same bytes as ArrowWriter for the same batches, however many threads encode them:
-    /// row groups cut inside a batch, a batch below the threshold, and several row groups.
+    /// row groups cut inside a batch, batches below the threshold of threads, and several row
+    /// groups (each starting with at least SMALL_ROWS rows).
     #[test]
     fn writes_what_arrow_writer_writes() {
-        let sizes = [3_000u64, 10, 2_500, 4_096, 1];
+        let sizes = [3_000u64, 300, 10, 2_500, 4_096, 1];
         for workers in [1, 2, 4] {
             for max_rows in [1_000, 4_096, 65_536] {
                 let mut ours =
@@ -290,6 +321,44 @@ mod tests {
                 let (a, b) = (read_back(a), read_back(b));
                 assert!(a.len() > 1_000);
                 assert!(a == b, "workers {workers}, row groups of {max_rows}");
+            }
+        }
+    }
+
+    /// A small table's row group is stored uncompressed, and reads back as written; a larger
+    /// one is compressed.
+    #[test]
+    fn small_row_groups_are_uncompressed() {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        for (rows, compressed) in [(SMALL_ROWS as u64 - 1, false), (SMALL_ROWS as u64, true)] {
+            let Ok(mut w) = ColumnsWriter::try_new(temp(), schema(), props(65_536), 2) else {
+                panic!("creating failed");
+            };
+            let b = batch(0, rows);
+            assert!(w.write(&b).is_ok());
+            let Ok(f) = w.into_inner() else {
+                panic!("finishing failed");
+            };
+            let (Ok(f2), Ok(reader)) = (f.try_clone(), SerializedFileReader::new(f)) else {
+                panic!("unreadable");
+            };
+            let group = reader.metadata().row_group(0);
+            assert_eq!(group.num_columns(), 3);
+            for c in group.columns() {
+                assert_eq!(
+                    c.compression() != Compression::UNCOMPRESSED,
+                    compressed,
+                    "{rows}"
+                );
+            }
+            let Ok(mut r) =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(f2, 1 << 20)
+            else {
+                panic!("unreadable");
+            };
+            match r.next() {
+                Some(Ok(back)) => assert!(back == b),
+                _ => panic!("no batch"),
             }
         }
     }
