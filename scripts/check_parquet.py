@@ -28,6 +28,14 @@ def main(path):
         },
         "columns": cols,
     }
+    # How the first row group is stored: its codecs, and the encodings of flow_id's chunk.
+    meta = pq.ParquetFile(path).metadata
+    if meta.num_row_groups:
+        group = meta.row_group(0)
+        chunks = [group.column(i) for i in range(group.num_columns)]
+        report["codecs"] = sorted({c.compression for c in chunks})
+        report["flow_id_encodings"] = sorted(
+            e for c in chunks if c.path_in_schema == "flow_id" for e in c.encodings)
     con = duckdb.connect()
     rows, packets, nbytes, tcp, min_ts = con.execute(
         """SELECT count(*),

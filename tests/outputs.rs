@@ -13,6 +13,8 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, TimeUnit, UInt16Type, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_sfbflow");
 
 fn capture(case: &str) -> PathBuf {
@@ -166,7 +168,33 @@ fn pyarrow_and_duckdb_read_flows_parquet() {
         return;
     }
     let dir = tmpdir("pyarrow");
-    let input = capture("sfb-sample");
+    // 600 UDP flows: enough for zstd (a row group under 256 rows is stored uncompressed).
+    let mut many = common::Pcap::new();
+    for i in 0..600u16 {
+        let client = std::net::Ipv4Addr::new(10, 1, (i / 200) as u8, (i % 200) as u8 + 1);
+        let server = std::net::Ipv4Addr::new(10, 0, 0, 10);
+        many.push(&common::frame(
+            client,
+            50_000 + i,
+            server,
+            3478,
+            true,
+            0,
+            0,
+            b"x",
+        ));
+    }
+    let many_path = dir.join("many.pcap");
+    std::fs::write(&many_path, &many.bytes).expect("write many.pcap");
+    for (input, compressed) in [(capture("sfb-sample"), false), (many_path, true)] {
+        let out = dir.join(if compressed { "many" } else { "sample" });
+        check_with_pyarrow_and_duckdb(&input, &out, compressed);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `input` into `dir` and has pyarrow and DuckDB read its `flows.parquet`.
+fn check_with_pyarrow_and_duckdb(input: &Path, dir: &Path, compressed: bool) {
     let (code, rows, err) = jsonl(&[
         "classify",
         input.to_str().unwrap_or_default(),
@@ -176,6 +204,11 @@ fn pyarrow_and_duckdb_read_flows_parquet() {
         dir.to_str().unwrap_or_default(),
     ]);
     assert_eq!(code, 0, "{err}");
+    assert!(
+        rows.len() >= if compressed { 600 } else { 40 },
+        "{}",
+        rows.len()
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_parquet.py");
     let out = Command::new("python3")
         .arg(script)
@@ -220,7 +253,19 @@ fn pyarrow_and_duckdb_read_flows_parquet() {
         report["duckdb"]["min_first_ts"].as_str(),
         rows.iter().filter_map(|r| r["first_ts"].as_str()).min()
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    // Stored as documented: zstd (beside the uncompressed enumerations) only for a row group
+    // of 256 rows or more; flow_id delta-encoded either way.
+    let codecs = report["codecs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(codecs.iter().any(|c| c == "ZSTD"), compressed, "{codecs:?}");
+    assert!(codecs.iter().any(|c| c == "UNCOMPRESSED"), "{codecs:?}");
+    let encodings = report["flow_id_encodings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        encodings.iter().any(|e| e == "DELTA_BINARY_PACKED"),
+        "{encodings:?}"
+    );
 }
 
 #[test]
