@@ -1,11 +1,12 @@
 //! A Parquet file writer that encodes and compresses a batch's columns on several threads.
 //!
 //! It writes what [`ArrowWriter`] writes, byte for byte (the same column writers get the same
-//! arrays, row groups are cut at the same rows; but see small row groups below), but the columns of a batch, and the closing of
-//! a row group's column chunks (where most of the compression happens), are shared out to up to
-//! [`MAX_WORKERS`] threads. Most of a run's encoding happens at its end, after the last packet,
-//! when every flow still live is written at once and the reading thread has nothing left to
-//! do: that is when the other cores are free.
+//! arrays, row groups are cut at the same rows; but see small row groups below), but the
+//! columns of a batch, and the closing of a row group's column chunks (where most of the
+//! compression happens), are shared out to up to [`MAX_WORKERS`] threads. Most of a run's
+//! encoding happens at its end, after the last packet, when every flow still live is written
+//! at once and the reading thread has nothing left to do: that is when the other cores are
+//! free.
 //!
 //! A row group that starts with fewer than [`SMALL_ROWS`] rows (the only one of a small table,
 //! or of a small capture's tables) is written uncompressed: each compressed column chunk sets

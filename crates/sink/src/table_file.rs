@@ -207,14 +207,14 @@ impl<B: Batcher> TableFile<B> {
         }
     }
 
-    /// Completes the file and renames it into place.
+    /// Completes the file (its encoding thread writes the footer and syncs it) and renames it
+    /// into place.
     pub(crate) fn finish(&mut self) -> Result<(), Error> {
         if let Some(mut e) = self.encoder.take() {
-            let file = e.join().map_err(|source| Error::Parquet {
+            e.join().map_err(|source| Error::Parquet {
                 path: self.path.clone(),
                 source,
             })?;
-            drop(file);
             std::fs::rename(&self.tmp_path, &self.path).map_err(|source| Error::Io {
                 path: self.path.clone(),
                 source,
@@ -240,7 +240,8 @@ fn encoding_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
 }
 
-/// zstd but for booleans and [`ENUMERATIONS`], [`SEQUENCES`] and timestamps delta-encoded, row groups of [`BATCH_ROWS`], chunk statistics.
+/// zstd but for booleans and [`ENUMERATIONS`]; [`SEQUENCES`] and timestamps delta-encoded; row
+/// groups of [`BATCH_ROWS`]; chunk statistics.
 fn writer_properties(schema: &SchemaRef) -> WriterProperties {
     let mut props =
         WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default()));
