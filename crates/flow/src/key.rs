@@ -41,7 +41,7 @@ pub enum Side {
 
 /// A bidirectional 5-tuple in canonical order: `(lo, lo_port) <= (hi, hi_port)`, so both
 /// directions of a conversation give the same key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     /// The lower endpoint's address.
     pub lo: Addr,
@@ -53,6 +53,20 @@ pub struct FlowKey {
     pub hi_port: u16,
     /// TCP or UDP.
     pub transport: Transport,
+}
+
+/// Every field, as three fixed-width words: the derived hash would feed the hasher field by
+/// field (each address as a slice with its length, each port, the discriminant), and the key
+/// is hashed once per packet.
+impl std::hash::Hash for FlowKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u128(u128::from_ne_bytes(self.lo.0));
+        state.write_u128(u128::from_ne_bytes(self.hi.0));
+        state.write_u64(
+            u64::from(self.lo_port) | u64::from(self.hi_port) << 16 | (self.transport as u64) << 32,
+        );
+    }
 }
 
 impl FlowKey {
@@ -123,6 +137,35 @@ mod tests {
         let (k, s) = FlowKey::new(Transport::Tcp, a, 40000, a, 5061);
         assert_eq!((k.lo_port, k.hi_port), (5061, 40000));
         assert_eq!(s, Side::Hi);
+    }
+
+    #[test]
+    fn every_field_is_hashed() {
+        use std::hash::BuildHasher;
+        let h = foldhash::fast::FixedState::with_seed(7);
+        let (base, _) = FlowKey::new(
+            Transport::Udp,
+            Addr::from_v4([10, 0, 0, 1]),
+            50_000,
+            Addr::from_v4([10, 0, 0, 2]),
+            3478,
+        );
+        let mut lo = base;
+        lo.lo.0[15] ^= 1;
+        let mut hi = base;
+        hi.hi.0[0] ^= 1;
+        let mut lo_port = base;
+        lo_port.lo_port ^= 1;
+        let mut hi_port = base;
+        hi_port.hi_port ^= 1;
+        let mut transport = base;
+        transport.transport = Transport::Tcp;
+        for other in [lo, hi, lo_port, hi_port, transport] {
+            assert_ne!(other, base);
+            assert_ne!(h.hash_one(other), h.hash_one(base), "{other:?}");
+        }
+        let copy = base;
+        assert_eq!(h.hash_one(copy), h.hash_one(base));
     }
 
     proptest! {
