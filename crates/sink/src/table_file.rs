@@ -236,8 +236,13 @@ impl<B: Batcher> Drop for TableFile<B> {
 }
 
 /// Threads a file's columns are encoded on: this machine's cores, at most [`MAX_WORKERS`].
+/// Asked once per process: the standard library reads the cgroup's CPU quota from three files
+/// each time, and a run creates four files (an `--each` run, four per input).
 fn encoding_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
+    })
 }
 
 /// zstd but for booleans and [`ENUMERATIONS`]; [`SEQUENCES`] and timestamps delta-encoded; row
