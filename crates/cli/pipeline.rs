@@ -783,6 +783,11 @@ impl Pipeline {
             self.emit_ended()?;
         }
         self.emit_ended()?;
+        // No flow comes after this: the flows file's last rows are encoded while the dialogs,
+        // lookups and counters below are made.
+        for s in &mut self.sinks {
+            s.flows_done()?;
+        }
         // Dialogs after their media flows, so that those are counted.
         self.dialogs.finish(&mut self.dialog_rows);
         let before = self.dns_rows.len();

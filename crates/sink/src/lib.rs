@@ -47,6 +47,11 @@ pub trait Sink {
     fn begin(&mut self, meta: &CaptureMeta) -> Result<(), Error>;
     /// Called once per finished flow, in the order flows end.
     fn flow(&mut self, row: &FlowRow<'_>) -> Result<(), Error>;
+    /// Called once after the last flow, before the run's last DNS, SIP and finding rows and
+    /// [`finish`](Self::finish): a sink can complete its flows output while those are made.
+    fn flows_done(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
     /// Called once per DNS lookup, when it is answered or given up on.
     fn dns(&mut self, row: &DnsRow) -> Result<(), Error> {
         let _ = row;

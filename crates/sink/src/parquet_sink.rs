@@ -339,6 +339,10 @@ impl Sink for ParquetSink {
         Ok(())
     }
 
+    fn flows_done(&mut self) -> Result<(), Error> {
+        self.end_input()
+    }
+
     fn finish(&mut self, _stats: &RunStats) -> Result<(), Error> {
         self.end_input()?;
         self.file.finish()

@@ -276,6 +276,14 @@ impl Sink for RotatingParquet {
         self.files(row.last_ts_nanos)?.flows.flow(row)
     }
 
+    fn flows_done(&mut self) -> Result<(), Error> {
+        // The flows file's last rows go to its encoding thread now, not at `finish`.
+        match self.open.as_mut() {
+            Some(files) => files.flows.end_input(),
+            None => Ok(()),
+        }
+    }
+
     fn dns(&mut self, row: &DnsRow) -> Result<(), Error> {
         let ts = row.response_ts_nanos.or(row.query_ts_nanos).unwrap_or(0);
         self.files(ts)?.tables.dns(row)
@@ -500,6 +508,41 @@ mod tests {
                 "date=2026-11-24/hour=14/sip-20261124T140000Z.parquet",
             ]
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The flows file's rows, as its footer counts them.
+    fn flow_rows(path: &Path) -> i64 {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let file = std::fs::File::open(path).expect("open");
+        let reader = SerializedFileReader::new(file).expect("a Parquet file");
+        reader.metadata().file_metadata().num_rows()
+    }
+
+    #[test]
+    fn flows_done_completes_the_flows_and_a_later_flow_is_an_error() {
+        let dir = tmpdir("flows-done");
+        let mut s = RotatingParquet::create(&dir, OutputLayout::default()).expect("create");
+        s.begin(&CaptureMeta::default()).expect("begin");
+        s.tick(T0).expect("tick");
+        // More than one hand-over of rows: a full batch, then the rest at `flows_done`.
+        for id in 1..=5_000 {
+            s.flow(&row(id, T0)).expect("flow");
+        }
+        s.flows_done().expect("flows done");
+        s.flows_done().expect("a second call changes nothing");
+        s.finish(&RunStats::default()).expect("finish");
+        assert_eq!(flow_rows(&dir.join("flows.parquet")), 5_000);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // A flow handed over after `flows_done` is not lost quietly: `finish` fails.
+        let dir = tmpdir("flows-done-late");
+        let mut s = RotatingParquet::create(&dir, OutputLayout::default()).expect("create");
+        s.begin(&CaptureMeta::default()).expect("begin");
+        s.flow(&row(1, T0)).expect("flow");
+        s.flows_done().expect("flows done");
+        s.flow(&row(2, T0)).expect("buffered");
+        assert!(s.finish(&RunStats::default()).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
