@@ -164,10 +164,8 @@ fn catalogue(args: CatalogueArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
-    let mut flow = FlowConfig {
-        server_ports: documented_server_ports(),
-        ..FlowConfig::default()
-    };
+    // The server ports are the catalogue's, set once it is read (`config` below).
+    let mut flow = FlowConfig::default();
     if let Some(secs) = args.idle_timeout {
         let nanos = i64::try_from(secs)
             .unwrap_or(i64::MAX)
@@ -176,8 +174,8 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     }
     flow.max_flows = usize::try_from(args.max_flows).unwrap_or(usize::MAX);
     // The built-in catalogue (about 2 ms of TOML) is read on a thread of its own while the
-    // first capture file is opened and its reading thread starts; a catalogue file is read now,
-    // so that its errors come first.
+    // output files are set up and the one capture file's reading thread starts; a catalogue
+    // file is read now, so that its errors come first.
     let user_catalogue = match args.catalogue.as_deref() {
         Some(p) => Some(load_catalogue(Some(p))?),
         None => {
@@ -193,26 +191,11 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(Topology::from_path(p).map_err(|e| anyhow::anyhow!(error_chain(&e)))?),
         None => None,
     };
-    // One capture file: its reading thread reads and parses the first chunks meanwhile. Any
-    // error opening it is the loop's below, as for every input.
-    let mut early = match args.inputs.as_slice() {
-        [path] if !args.each && !args.follow && path.as_os_str() != "-" => {
-            File::open(path).ok().map(|file| {
-                (
-                    file.metadata().map(|m| m.len()).unwrap_or(0),
-                    parse_ahead(file, None),
-                )
-            })
-        }
-        _ => None,
-    };
-    let catalogue = match user_catalogue {
-        Some(c) => c,
-        None => load_catalogue(None)?,
-    };
-    flow.server_ports = catalogue.server_ports();
-    let cfg = PipelineConfig {
-        flow,
+    let config = |catalogue: Cow<'static, Catalogue>| PipelineConfig {
+        flow: FlowConfig {
+            server_ports: catalogue.server_ports(),
+            ..flow
+        },
         catalogue,
         topology,
         ..PipelineConfig::default()
@@ -225,9 +208,25 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             stdin_count == 0,
             "--each reads files: standard input (-) is one capture of its own, without --each"
         );
+        let cfg = config(match user_catalogue {
+            Some(c) => c,
+            None => load_catalogue(None)?,
+        });
         return classify_each(&args, out, &cfg);
     }
 
+    // One capture file: its reading thread reads and parses the first chunks meanwhile. Any
+    // error opening it is the loop's below, as for every input.
+    let mut early = match args.inputs.as_slice() {
+        [path] if !args.follow && path.as_os_str() != "-" => File::open(path).ok().map(|file| {
+            (
+                file.metadata().map(|m| m.len()).unwrap_or(0),
+                parse_ahead(file, None),
+            )
+        }),
+        _ => None,
+    };
+    // So are the output files and their encoding threads.
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)
@@ -250,6 +249,10 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         sinks.push(sink);
     }
 
+    let cfg = config(match user_catalogue {
+        Some(c) => c,
+        None => load_catalogue(None)?,
+    });
     let mut pipeline = Pipeline::new(cfg, sinks);
     let meta = CaptureMeta {
         inputs: args
