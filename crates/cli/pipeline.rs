@@ -795,6 +795,10 @@ impl Pipeline {
         self.dns.finish(|ip| role_of(topo, ip), &mut self.dns_rows);
         self.lookups_done(before);
         self.emit_tables()?;
+        // Every row is handed over: the files are completed while the counters are gathered.
+        for s in &mut self.sinks {
+            s.rows_done()?;
+        }
         let stats = self.stats();
         for s in &mut self.sinks {
             s.finish(&stats)?;

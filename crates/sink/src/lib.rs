@@ -52,6 +52,11 @@ pub trait Sink {
     fn flows_done(&mut self) -> Result<(), Error> {
         Ok(())
     }
+    /// Called once after the last row of every kind, before the run's counters are gathered
+    /// for [`finish`](Self::finish): a sink can complete its outputs while they are made.
+    fn rows_done(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
     /// Called once per DNS lookup, when it is answered or given up on.
     fn dns(&mut self, row: &DnsRow) -> Result<(), Error> {
         let _ = row;

@@ -284,6 +284,17 @@ impl Sink for RotatingParquet {
         }
     }
 
+    fn rows_done(&mut self) -> Result<(), Error> {
+        // So do the other files' (`finish` may still open a set of empty files).
+        match self.open.as_mut() {
+            Some(files) => {
+                files.flows.end_input()?;
+                files.tables.end_input()
+            }
+            None => Ok(()),
+        }
+    }
+
     fn dns(&mut self, row: &DnsRow) -> Result<(), Error> {
         let ts = row.response_ts_nanos.or(row.query_ts_nanos).unwrap_or(0);
         self.files(ts)?.tables.dns(row)
@@ -531,6 +542,7 @@ mod tests {
         }
         s.flows_done().expect("flows done");
         s.flows_done().expect("a second call changes nothing");
+        s.rows_done().expect("rows done");
         s.finish(&RunStats::default()).expect("finish");
         assert_eq!(flow_rows(&dir.join("flows.parquet")), 5_000);
         let _ = std::fs::remove_dir_all(&dir);
