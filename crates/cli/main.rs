@@ -215,10 +215,12 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         return classify_each(&args, out, &cfg);
     }
 
-    // One capture file: its reading thread reads and parses the first chunks meanwhile. Any
+    // One capture file: its reading thread reads and parses the first chunks meanwhile. Only a
+    // regular file: a named pipe could block this thread before the output is set up. Any
     // error opening it is the loop's below, as for every input.
+    let regular = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file());
     let mut early = match args.inputs.as_slice() {
-        [path] if !args.follow && path.as_os_str() != "-" => File::open(path).ok().map(|file| {
+        [path] if !args.follow && regular(path) => File::open(path).ok().map(|file| {
             (
                 file.metadata().map(|m| m.len()).unwrap_or(0),
                 parse_ahead(file, None),

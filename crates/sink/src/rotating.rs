@@ -286,11 +286,9 @@ impl Sink for RotatingParquet {
 
     fn rows_done(&mut self) -> Result<(), Error> {
         // So do the other files' (`finish` may still open a set of empty files).
+        self.flows_done()?;
         match self.open.as_mut() {
-            Some(files) => {
-                files.flows.end_input()?;
-                files.tables.end_input()
-            }
+            Some(files) => files.tables.end_input(),
             None => Ok(()),
         }
     }
