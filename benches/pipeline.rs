@@ -144,11 +144,11 @@ fn apps(inspectors: &[FlowInspector]) -> Vec<(Option<&'static str>, &'static str
         .collect()
 }
 
-fn classify_all(
-    classifier: &Classifier<'_>,
+fn classify_all<'c>(
+    classifier: &Classifier<'c>,
     flows: &Flows,
     apps: &[(Option<&'static str>, &'static str)],
-) -> Vec<Classification> {
+) -> Vec<Classification<'c>> {
     flows
         .records
         .iter()

@@ -378,11 +378,11 @@ pub struct DnsLookups {
 
 impl DnsLookups {
     /// Accounts one DNS message; finished lookups go to `out`. `client_role` names the asking
-    /// side's role for the row.
+    /// side's role for the row. The message is taken: its question's name becomes the row's.
     pub fn message(
         &mut self,
         at: &Seen,
-        msg: &DnsMessage,
+        msg: DnsMessage,
         client_role: impl Fn(IpAddr) -> Option<&'static str>,
         out: &mut Vec<Lookup>,
     ) {
@@ -403,8 +403,9 @@ impl DnsLookups {
             }
             let (name, qtype) = msg
                 .questions
-                .first()
-                .map(|q| (q.name.clone(), q.qtype))
+                .into_iter()
+                .next()
+                .map(|q| (q.name, q.qtype))
                 .unwrap_or_default();
             self.seq += 1;
             self.order.push_back((at.ts_nanos, self.seq, key.clone()));
@@ -426,13 +427,13 @@ impl DnsLookups {
             id: msg.id,
             tcp,
         };
-        let query = self.pending.remove(&key);
-        let (name, qtype) = msg
-            .questions
-            .first()
-            .map(|q| (q.name.clone(), q.qtype))
-            .or_else(|| query.as_ref().map(|q| (q.name.clone(), q.qtype)))
-            .unwrap_or_default();
+        let mut query = self.pending.remove(&key);
+        let count = msg.answers.len() + usize::from(msg.more_answers);
+        let (name, qtype) = match (msg.questions.into_iter().next(), &mut query) {
+            (Some(q), _) => (q.name, q.qtype),
+            (None, Some(q)) => (std::mem::take(&mut q.name), q.qtype),
+            (None, None) => Default::default(),
+        };
         let mut answers = String::new();
         for a in &msg.answers {
             if !answers.is_empty() {
@@ -442,7 +443,6 @@ impl DnsLookups {
             answers.push(' ');
             answers.push_str(&a.data);
         }
-        let count = msg.answers.len() + usize::from(msg.more_answers);
         let row = DnsRow {
             flow_id: query.as_ref().map_or(at.flow_id, |q| q.flow_id),
             query_ts_nanos: query.as_ref().map(|q| q.ts_nanos),

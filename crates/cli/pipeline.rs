@@ -249,7 +249,7 @@ pub fn flow_facts<'a>(rec: &FlowRecord, app_protocol: Option<&'a str>) -> FlowFa
 /// classifier found it documented the other way and the capture did not show who began).
 pub fn flow_row<'a>(
     rec: &FlowRecord,
-    verdict: &'a Verdict,
+    verdict: &'a Verdict<'a>,
     swapped: bool,
     app_protocol: &'a str,
 ) -> FlowRow<'a> {
@@ -290,8 +290,8 @@ pub fn flow_row<'a>(
         tls_sni: None,
         sip_call_id: None,
         workload: verdict.workload.map(|w| w.as_str()),
-        service: verdict.service.as_deref(),
-        rule_id: verdict.rule_id.as_deref(),
+        service: verdict.service,
+        rule_id: verdict.rule_id,
         basis: verdict.basis.as_str(),
         documented: verdict.documented,
         finding: verdict.finding.map(|f| f.as_str()),
@@ -520,23 +520,22 @@ impl Pipeline {
 
     /// Hands the SIP and DNS messages of the last packet to the dialog and lookup tables.
     fn messages(&mut self, seen: &Seen) {
-        let events = std::mem::take(&mut self.outputs.events);
-        for ev in &events {
+        let mut events = std::mem::take(&mut self.outputs.events);
+        for ev in events.drain(..) {
             // The message's own direction: the packet's source sent it.
-            match &ev.message {
-                Message::Sip(msg) => self.dialogs.message(seen, msg, &mut self.dialog_rows),
+            match ev.message {
+                Message::Sip(msg) => self.dialogs.message(seen, &msg, &mut self.dialog_rows),
                 Message::Dns(msg) => {
                     let before = self.dns_rows.len();
                     let topo = self.topology.as_ref();
                     self.dns
-                        .message(seen, msg, |ip| role_of(topo, ip), &mut self.dns_rows);
+                        .message(seen, *msg, |ip| role_of(topo, ip), &mut self.dns_rows);
                     self.lookups_done(before);
                 }
             }
         }
         // Keep the vector's allocation for the next packet.
         self.outputs.events = events;
-        self.outputs.events.clear();
     }
 
     /// Capture time moved on: dialogs and DNS queries that are over leave their tables.

@@ -30,9 +30,9 @@ pub struct FlowFacts<'a> {
 
 /// The verdict, and whether the flow had to be turned round to match.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Classification {
+pub struct Classification<'c> {
     /// The verdict.
-    pub verdict: Verdict,
+    pub verdict: Verdict<'c>,
     /// The initiator and responder of the facts were swapped to match a documented flow.
     pub swapped: bool,
 }
@@ -158,7 +158,7 @@ impl<'c> Classifier<'c> {
     }
 
     /// The verdict for one flow.
-    pub fn classify(&self, f: &FlowFacts<'_>) -> Classification {
+    pub fn classify(&self, f: &FlowFacts<'_>) -> Classification<'c> {
         match self.topology {
             Some(topo) => self.with_topology(topo, f),
             None => self.by_port(f),
@@ -181,7 +181,7 @@ impl<'c> Classifier<'c> {
         })
     }
 
-    fn by_port(&self, f: &FlowFacts<'_>) -> Classification {
+    fn by_port(&self, f: &FlowFacts<'_>) -> Classification<'c> {
         let best = self.port_rule(f.transport, f.responder.1);
         let reversed = if best.is_none() && !f.direction_known {
             self.port_rule(f.transport, f.initiator.1)
@@ -208,7 +208,7 @@ impl<'c> Classifier<'c> {
         }
     }
 
-    fn with_topology(&self, topo: &Topology, f: &FlowFacts<'_>) -> Classification {
+    fn with_topology(&self, topo: &Topology, f: &FlowFacts<'_>) -> Classification<'c> {
         let ri = self.roles(topo, f.initiator.0);
         let rr = self.roles(topo, f.responder.0);
         let (pi, pr) = (f.initiator.1, f.responder.1);
@@ -288,8 +288,8 @@ impl<'c> Classifier<'c> {
 
     fn documented(
         &self,
-        v: &mut Verdict,
-        rule: &Rule,
+        v: &mut Verdict<'c>,
+        rule: &'c Rule,
         ri: RoleSet,
         rr: RoleSet,
         f: &FlowFacts<'_>,
@@ -306,7 +306,7 @@ impl<'c> Classifier<'c> {
         self.apply_evidence(v, rule, f);
     }
 
-    fn apply_evidence(&self, v: &mut Verdict, rule: &Rule, f: &FlowFacts<'_>) {
+    fn apply_evidence(&self, v: &mut Verdict<'c>, rule: &Rule, f: &FlowFacts<'_>) {
         match contradicts(rule, f) {
             Some(true) => {
                 v.documented = false;
@@ -323,7 +323,7 @@ impl Classifier<'_> {
     /// Why a flow is not documented, in a sentence for people (`findings.parquet`'s `detail`):
     /// what the documentation says about these roles, port and protocol. Empty for a documented
     /// flow.
-    pub fn explain(&self, f: &FlowFacts<'_>, c: &Classification) -> String {
+    pub fn explain(&self, f: &FlowFacts<'_>, c: &Classification<'_>) -> String {
         let v = &c.verdict;
         let Some(finding) = v.finding else {
             return String::new();
@@ -336,7 +336,7 @@ impl Classifier<'_> {
         let t = f.transport.as_str();
         let role = |r: Option<&str>| r.unwrap_or("?").to_string();
         let (ri, rr) = (role(v.initiator_role), role(v.responder_role));
-        let rule = v.rule_id.as_deref().and_then(|id| self.catalogue.rule(id));
+        let rule = v.rule_id.and_then(|id| self.catalogue.rule(id));
         match finding {
             Finding::UnknownEndpoint => {
                 let topo = self.topology;
@@ -403,7 +403,7 @@ impl Classifier<'_> {
     }
 
     /// The transport/ports on which the verdict's role pair is documented, either way round.
-    fn pair_ports(&self, v: &Verdict, transport: Transport) -> String {
+    fn pair_ports(&self, v: &Verdict<'_>, transport: Transport) -> String {
         let (Some(a), Some(b)) = (
             v.initiator_role.and_then(Role::from_name),
             v.responder_role.and_then(Role::from_name),
@@ -427,10 +427,10 @@ impl Classifier<'_> {
 }
 
 /// Fills the rule's columns of a verdict.
-fn fill(v: &mut Verdict, rule: &Rule) {
+fn fill<'c>(v: &mut Verdict<'c>, rule: &'c Rule) {
     v.workload = Some(rule.workload);
-    v.service = Some(rule.service.clone());
-    v.rule_id = Some(rule.id.clone());
+    v.service = Some(&rule.service);
+    v.rule_id = Some(&rule.id);
 }
 
 /// The first role of a set, for display when no rule picked one.

@@ -101,9 +101,10 @@ impl Basis {
     }
 }
 
-/// The classification of one flow.
+/// The classification of one flow. The rule's names borrow the catalogue (`'c`): a verdict is
+/// made for each ended flow, and copying them was most of the allocations at the end of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub struct Verdict<'c> {
     /// Role of the initiator from the topology.
     pub initiator_role: Option<&'static str>,
     /// Role of the responder from the topology.
@@ -111,9 +112,9 @@ pub struct Verdict {
     /// Workload of the matching documented flow.
     pub workload: Option<Workload>,
     /// Service name of the matching documented flow.
-    pub service: Option<String>,
+    pub service: Option<&'c str>,
     /// Id of the matching documented flow.
-    pub rule_id: Option<String>,
+    pub rule_id: Option<&'c str>,
     /// What the verdict rests on.
     pub basis: Basis,
     /// Whether the flow matches a documented role pair, port and protocol.
@@ -122,9 +123,9 @@ pub struct Verdict {
     pub finding: Option<Finding>,
 }
 
-impl Verdict {
+impl Verdict<'_> {
     /// The verdict before any classification: nothing known, port basis.
-    pub fn unclassified() -> Verdict {
+    pub fn unclassified() -> Self {
         Verdict {
             initiator_role: None,
             responder_role: None,

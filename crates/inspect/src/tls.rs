@@ -53,6 +53,7 @@
 //! input.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use tls_parser::{
     Err as NomErr, SNIType, TlsExtension, TlsHandshakeType, TlsMessageHandshake, TlsRecordType,
@@ -92,8 +93,9 @@ pub struct TlsInfo {
     pub version: Option<u16>,
     /// The first protocol of the ClientHello's ALPN extension (RFC 7301), e.g. `h2`.
     pub alpn: Option<String>,
-    /// The server's leaf certificate, when it is sent in clear (TLS 1.2 and older).
-    pub cert: Option<CertInfo>,
+    /// The server's leaf certificate, when it is sent in clear (TLS 1.2 and older). Shared:
+    /// the same few certificates come in thousands of handshakes.
+    pub cert: Option<Arc<CertInfo>>,
     /// The server sent a CertificateRequest, or the client sent a non-empty Certificate: the
     /// connection is mutually authenticated (MTLS).
     pub client_cert: bool,
@@ -482,7 +484,7 @@ pub const CERT_CACHE_ENTRIES: usize = 64;
 const CERT_CACHE_MAX_DER: usize = 8 * 1024;
 
 /// A certificate remembered: its DER and what it says.
-type CachedCert = (Vec<u8>, Option<CertInfo>);
+type CachedCert = (Vec<u8>, Option<Arc<CertInfo>>);
 
 std::thread_local! {
     /// The last certificates parsed, in a small ring: a deployment's servers present the same
@@ -495,9 +497,9 @@ std::thread_local! {
 /// The names and validity of one DER certificate; `None` when the DER does not parse. A pure
 /// function of the bytes, remembered for the last [`CERT_CACHE_ENTRIES`] distinct
 /// certificates of the thread.
-fn cert_info(der: &[u8]) -> Option<CertInfo> {
+fn cert_info(der: &[u8]) -> Option<Arc<CertInfo>> {
     if der.len() > CERT_CACHE_MAX_DER {
-        return parse_cert_info(der);
+        return parse_cert_info(der).map(Arc::new);
     }
     let hit = CERT_CACHE.with(|c| {
         c.borrow()
@@ -509,7 +511,7 @@ fn cert_info(der: &[u8]) -> Option<CertInfo> {
     if let Some(info) = hit {
         return info;
     }
-    let info = parse_cert_info(der);
+    let info = parse_cert_info(der).map(Arc::new);
     CERT_CACHE.with(|c| {
         let mut c = c.borrow_mut();
         let (entries, next) = &mut *c;

@@ -387,11 +387,11 @@ fn a_known_certificate_is_not_read_again() {
         ..CertInfo::default()
     };
     let mut info = TlsInfo {
-        cert: Some(marker.clone()),
+        cert: Some(Arc::new(marker.clone())),
         ..TlsInfo::default()
     };
     assert_eq!(parse_server(&stream(FRAG_SERVER), &mut info), Done);
-    assert_eq!(info.cert, Some(marker));
+    assert_eq!(info.cert.as_deref(), Some(&marker));
     assert_eq!(info.version, Some(0x0303));
 }
 
