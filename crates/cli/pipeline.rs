@@ -798,7 +798,8 @@ impl Pipeline {
         for s in &mut self.sinks {
             s.rows_done()?;
         }
-        let stats = self.stats();
+        let signin = self.sinks.iter().any(|s| s.shows_signin_paths());
+        let stats = self.stats_with(signin);
         for s in &mut self.sinks {
             s.finish(&stats)?;
         }
@@ -868,6 +869,11 @@ impl Pipeline {
 
     /// The counters so far.
     pub fn stats(&self) -> RunStats {
+        self.stats_with(true)
+    }
+
+    /// The counters so far; the sign-in lines only when `signin` (they are the costly part).
+    fn stats_with(&self, signin: bool) -> RunStats {
         let c = &self.counters;
         let mut malformed: Vec<(&'static str, u64)> =
             c.malformed.iter().map(|(m, n)| (m.as_str(), *n)).collect();
@@ -902,7 +908,11 @@ impl Pipeline {
             packets_out_of_order: t.packets_out_of_order,
             frames_off_clock: c.frames_off_clock,
             clock_jumps: c.clock_jumps,
-            signin_paths: self.signin_lines(),
+            signin_paths: if signin {
+                self.signin_lines()
+            } else {
+                Vec::new()
+            },
             stopped_by_signal: self.stopped,
             inspection: self.outputs.stats.named(),
         }

@@ -81,4 +81,9 @@ pub trait Sink {
     }
     /// Called once at the end; completes the output (renames files, prints the summary).
     fn finish(&mut self, stats: &RunStats) -> Result<(), Error>;
+    /// Whether [`finish`](Self::finish) reads [`RunStats::signin_paths`]: the sign-in lines
+    /// take milliseconds to make at the end of a run, and are made only when a sink shows them.
+    fn shows_signin_paths(&self) -> bool {
+        false
+    }
 }

@@ -64,7 +64,8 @@ pub struct RunStats {
     /// were ended at once. Idle timeouts and rotation went on from the new time.
     pub clock_jumps: u64,
     /// Each client's sign-in discovery (the poster's DNS lookup order), one line per client and
-    /// domain, at most a bounded number of clients.
+    /// domain, at most a bounded number of clients. Empty at the end of a run without a sink
+    /// that shows them ([`Sink::shows_signin_paths`](crate::Sink::shows_signin_paths)).
     pub signin_paths: Vec<String>,
     /// A signal ended the run: the flows live at that moment were ended and written.
     pub stopped_by_signal: bool,

@@ -351,6 +351,10 @@ impl<W: Write> Sink for SummarySink<W> {
         Ok(())
     }
 
+    fn shows_signin_paths(&self) -> bool {
+        true
+    }
+
     fn flow(&mut self, row: &FlowRow<'_>) -> Result<(), Error> {
         self.by_transport.entry(row.transport).or_default().add(row);
         if let Some(t) = self.by_protocol.get_mut(row.app_protocol) {
