@@ -164,13 +164,8 @@ impl<B: Batcher> TableFile<B> {
             source,
         })?;
         let props = writer_properties(&schema);
-        let writer =
-            ColumnsWriter::try_new(file, schema, props, encoding_threads()).map_err(|source| {
-                Error::Parquet {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
+        let writer = ColumnsWriter::try_new(file, schema, props, encoding_threads())
+            .map_err(|e| encoder_error(&path, e))?;
         let encoder = Encoder::start(writer, batcher).map_err(|source| Error::Io {
             path: tmp_path.clone(),
             source,
@@ -190,10 +185,7 @@ impl<B: Batcher> TableFile<B> {
     /// Queues one message for the encoding thread.
     pub(crate) fn write(&mut self, item: B::Item) -> Result<(), Error> {
         if let Some(e) = self.encoder.as_mut() {
-            e.send(item).map_err(|source| Error::Parquet {
-                path: self.path.clone(),
-                source,
-            })?;
+            e.send(item).map_err(|e| encoder_error(&self.path, e))?;
         }
         Ok(())
     }
@@ -211,10 +203,11 @@ impl<B: Batcher> TableFile<B> {
     /// into place.
     pub(crate) fn finish(&mut self) -> Result<(), Error> {
         if let Some(mut e) = self.encoder.take() {
-            e.join().map_err(|source| Error::Parquet {
-                path: self.path.clone(),
-                source,
-            })?;
+            if let Err(e) = e.join() {
+                // Left unfinished (a full disk, say): no partial file behind, as when dropped.
+                let _ = std::fs::remove_file(&self.tmp_path);
+                return Err(encoder_error(&self.path, e));
+            }
             std::fs::rename(&self.tmp_path, &self.path).map_err(|source| Error::Io {
                 path: self.path.clone(),
                 source,
@@ -267,6 +260,27 @@ fn writer_properties(schema: &SchemaRef) -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_created_by(format!("sfbflow {}", env!("CARGO_PKG_VERSION")))
         .build()
+}
+
+/// The error of a file's encoder: a failed write or sync (a full disk, an I/O error) as what it
+/// is, [`Error::Io`], rather than as the Parquet error that carries it.
+fn encoder_error(path: &Path, e: ParquetError) -> Error {
+    let source = match e {
+        ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
+            Ok(io) => {
+                return Error::Io {
+                    path: path.to_path_buf(),
+                    source: *io,
+                };
+            }
+            Err(other) => ParquetError::External(other),
+        },
+        e => e,
+    };
+    Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// `dir/flows.parquet` -> `dir/.flows.parquet.partial`
@@ -343,5 +357,66 @@ mod tests {
             .filter(|f| props.compression(&ColumnPath::from(f.name().as_str())) == zstd)
             .count();
         assert_eq!(compressed, 19, "of {} columns", flows.fields().len());
+    }
+
+    #[test]
+    fn a_failed_write_is_an_io_error_naming_the_file() {
+        let path = Path::new("/out/flows.parquet");
+        let full = ParquetError::from(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        match encoder_error(path, full) {
+            Error::Io { path: p, source } => {
+                assert_eq!(p, path);
+                assert_eq!(source.kind(), std::io::ErrorKind::StorageFull);
+            }
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        match encoder_error(path, ParquetError::General("bad batch".into())) {
+            Error::Parquet { path: p, source } => {
+                assert_eq!(p, path);
+                assert_eq!(source.to_string(), "Parquet error: bad batch");
+            }
+            other => panic!("expected a Parquet error, got {other:?}"),
+        }
+    }
+
+    /// A batcher whose last write fails as a full disk would.
+    struct DiskFull;
+
+    impl Batcher for DiskFull {
+        type Item = ();
+        fn add(&mut self, _item: (), _w: &mut ColumnsWriter) -> Result<(), ParquetError> {
+            Ok(())
+        }
+        fn finish(&mut self, _w: &mut ColumnsWriter) -> Result<(), ParquetError> {
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull).into())
+        }
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_completed_leaves_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("sfbflow-diskfull-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        let path = dir.join("dns.parquet");
+        let mut file =
+            TableFile::create(path.clone(), DnsRow::schema(), DiskFull).expect("created");
+        file.write(()).expect("queued");
+        assert!(
+            temp_name(&path).exists(),
+            "written under its temporary name"
+        );
+        match file.finish() {
+            Err(Error::Io { path: p, source }) => {
+                assert_eq!(p, path);
+                assert_eq!(source.kind(), std::io::ErrorKind::StorageFull);
+            }
+            other => panic!("expected the I/O error, got {other:?}"),
+        }
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .expect("listed")
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .expect("names");
+        assert!(left.is_empty(), "left behind: {left:?}");
+        std::fs::remove_dir_all(&dir).expect("removed");
     }
 }
