@@ -757,13 +757,18 @@ impl FlowTable {
         let order = match self.finishing.take() {
             Some(order) => order,
             None => {
+                // The slots in their order (a walk through memory, where the index's order
+                // jumps about), mostly oldest first already: slots are reused only as flows end.
                 let mut live: Vec<(u64, u32)> = self
-                    .index
+                    .slots
                     .iter()
-                    .filter_map(|&s| self.slots.get(s as usize).map(|f| (f.seq, s)))
+                    .zip(&self.live)
+                    .zip(0u32..)
+                    .filter(|((_, live), _)| **live)
+                    .map(|((f, _), s)| (f.seq, s))
                     .collect();
-                // Newest first, so that the oldest is popped from the end.
-                live.sort_unstable_by(|a, b| b.cmp(a));
+                // Newest first, so that the oldest is popped from the end (`seq` is unique).
+                live.sort_unstable_by_key(|&(seq, _)| std::cmp::Reverse(seq));
                 live.into_iter().map(|(_, s)| s).collect()
             }
         };
@@ -1037,6 +1042,32 @@ mod tests {
         assert_eq!(total, 20_000, "every packet is in exactly one ended flow");
         assert!(t.slots.len() <= 1000, "slots are reused: {}", t.slots.len());
         assert!(t.heap.is_empty());
+    }
+
+    #[test]
+    fn the_end_of_input_ends_the_live_flows_oldest_first_whatever_their_slots() {
+        let mut t = table(FlowConfig::default().with_idle_timeout(10 * S));
+        // Ports 1..=6 open flows 0..=5 at 0 s; 1, 3 and 5 go on, the rest idle out at 10 s and
+        // free their slots, which ports 7..=9 (flows 6..=8) then take over.
+        for port in 1..=6u16 {
+            t.packet(&pkt(C, port, SRV, 53, IpProto::UDP, 0, 0), 0);
+        }
+        for port in [1u16, 3, 5] {
+            t.packet(&pkt(C, port, SRV, 53, IpProto::UDP, 0, 0), 8 * S);
+        }
+        t.advance_to(11 * S);
+        let idled: Vec<u64> = ended(&mut t).iter().map(|r| r.flow.seq).collect();
+        assert_eq!(idled, [1, 3, 5]);
+        for port in 7..=9u16 {
+            t.packet(&pkt(C, port, SRV, 53, IpProto::UDP, 0, 0), 12 * S);
+        }
+        assert_eq!(t.slots.len(), 6, "the new flows reuse the freed slots");
+        t.finish();
+        let order: Vec<(u64, u16)> = ended(&mut t)
+            .iter()
+            .map(|r| (r.flow.seq, r.flow.key.lo_port.min(r.flow.key.hi_port)))
+            .collect();
+        assert_eq!(order, [(0, 1), (2, 3), (4, 5), (6, 7), (7, 8), (8, 9)]);
     }
 
     #[test]
