@@ -529,7 +529,7 @@ impl Pipeline {
                     let before = self.dns_rows.len();
                     let topo = self.topology.as_ref();
                     self.dns
-                        .message(seen, *msg, |ip| role_of(topo, ip), &mut self.dns_rows);
+                        .message(seen, msg, |ip| role_of(topo, ip), &mut self.dns_rows);
                     self.lookups_done(before);
                 }
             }

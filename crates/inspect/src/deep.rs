@@ -26,8 +26,9 @@ pub const MAX_TLS_SEGMENTS: u8 = 24;
 pub enum Message {
     /// A SIP request or response.
     Sip(Box<sip::SipMessage>),
-    /// A DNS query or response.
-    Dns(Box<dns::DnsMessage>),
+    /// A DNS query or response (not boxed: a message is a few words, and DNS is the most
+    /// frequent message).
+    Dns(dns::DnsMessage),
 }
 
 /// A message with the direction it travelled in (0 from the initiator, 1 from the responder).
@@ -438,7 +439,7 @@ impl Deep {
                 }
                 out.events.push(Event {
                     dir,
-                    message: Message::Dns(Box::new(msg)),
+                    message: Message::Dns(msg),
                 });
             }
             None => out.stats.dns_malformed += 1,
