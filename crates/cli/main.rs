@@ -191,14 +191,21 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(Topology::from_path(p).map_err(|e| anyhow::anyhow!(error_chain(&e)))?),
         None => None,
     };
-    let config = |catalogue: Cow<'static, Catalogue>| PipelineConfig {
-        flow: FlowConfig {
-            server_ports: catalogue.server_ports(),
-            ..flow
-        },
-        catalogue,
-        topology,
-        ..PipelineConfig::default()
+    // Called once, when the configuration is needed: the built-in catalogue is then waited for.
+    let config = move || -> anyhow::Result<PipelineConfig> {
+        let catalogue = match user_catalogue {
+            Some(c) => c,
+            None => load_catalogue(None)?,
+        };
+        Ok(PipelineConfig {
+            flow: FlowConfig {
+                server_ports: catalogue.server_ports(),
+                ..flow
+            },
+            catalogue,
+            topology,
+            ..PipelineConfig::default()
+        })
     };
 
     let stdin_count = args.inputs.iter().filter(|p| p.as_os_str() == "-").count();
@@ -208,11 +215,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             stdin_count == 0,
             "--each reads files: standard input (-) is one capture of its own, without --each"
         );
-        let cfg = config(match user_catalogue {
-            Some(c) => c,
-            None => load_catalogue(None)?,
-        });
-        return classify_each(&args, out, &cfg);
+        return classify_each(&args, out, &config()?);
     }
 
     // One capture file: its reading thread reads and parses the first chunks meanwhile. Only a
@@ -251,11 +254,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         sinks.push(sink);
     }
 
-    let cfg = config(match user_catalogue {
-        Some(c) => c,
-        None => load_catalogue(None)?,
-    });
-    let mut pipeline = Pipeline::new(cfg, sinks);
+    let mut pipeline = Pipeline::new(config()?, sinks);
     let meta = CaptureMeta {
         inputs: args
             .inputs
