@@ -319,3 +319,85 @@ fn a_signal_ends_the_run_under_way_and_starts_no_other() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With several jobs, inputs that are pipes are read on threads of their own: one SIGINT while
+/// two pipes are idle ends both runs (before, each worker sat in a read that no flag reaches,
+/// until a second signal killed the process). Both folders are complete and hold what a run
+/// over the same bytes writes; exit status 0.
+#[test]
+fn a_signal_ends_idle_pipes_read_by_several_jobs() {
+    use std::io::Write;
+    let dir = tmpdir("signal-jobs");
+    let sources = [
+        ("a.pcap", case("sip-udp-rtp/input.pcap")),
+        ("b.pcap", case("lab-sfb/input.pcap")),
+    ];
+    let mut fifos = Vec::new();
+    for (name, _) in &sources {
+        let fifo = dir.join(name);
+        let made = Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        fifos.push(fifo);
+    }
+    let out = dir.join("out");
+    let mut child = Command::new(BIN)
+        .args([
+            "classify",
+            "--each",
+            "--jobs",
+            "2",
+            "--quiet",
+            "--out",
+            s(&out),
+        ])
+        .args(&fifos)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Each pipe stays open and idle once its bytes are written.
+    let mut writers = Vec::new();
+    for ((_, source), fifo) in sources.iter().zip(&fifos) {
+        let mut w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(fifo)
+            .expect("open the pipe");
+        w.write_all(&std::fs::read(source).expect("capture"))
+            .expect("write");
+        w.flush().expect("flush");
+        writers.push(w);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()), "kill -INT");
+    // One signal is enough: the process ends on its own, well within this wait.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        match child.try_wait().expect("wait") {
+            Some(status) => break status,
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("one SIGINT did not end a run reading idle pipes");
+            }
+        }
+    };
+    drop(writers);
+    assert_eq!(status.code(), Some(0));
+    for (name, source) in &sources {
+        let single = dir.join(format!("single-{name}"));
+        let r = sfbflow(&["classify", s(source), "--quiet", "--out", s(&single)]);
+        assert_eq!(r.status.code(), Some(0));
+        let got = out.join(format!("input={name}"));
+        assert_eq!(
+            tables(&got),
+            tables(&single),
+            "{name}: the files of its own run"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -175,8 +175,8 @@ impl EachRun<'_> {
     }
 
     /// One input, start to end, on the calling thread. With other workers busy on the other
-    /// cores, the file is read on this thread (cheaper in CPU time than a reading thread of
-    /// its own, which only pays when a core would otherwise idle).
+    /// cores, a regular file is read on this thread (cheaper in CPU time than a reading thread
+    /// of its own, which only pays when a core would otherwise idle).
     fn one(&self, input: &Path, dir: &Path, inline_read: bool) -> Outcome {
         let name = input.display().to_string();
         let summary = Buffer::default();
@@ -207,8 +207,13 @@ impl EachRun<'_> {
             fatal = Some(format!("{name}: {}", error_chain(&e)));
         } else if !pipeline.stopped() {
             let opened = File::open(input).map_err(|e| format!("opening {name}: {e}"));
+            // Only a regular file is read inline: a read from a named pipe or a device can wait
+            // for ever, and only a reading thread lets the stop flag end the run meanwhile.
+            let regular = |f: &File| f.metadata().is_ok_and(|m| m.is_file());
             let res = match opened {
-                Ok(file) if inline_read => pipeline.run_input(&name, file, |_| {}),
+                Ok(file) if inline_read && regular(&file) => {
+                    pipeline.run_input(&name, file, |_| {})
+                }
                 // The stop flag also ends a read that waits (an input that is a pipe).
                 Ok(file) => pipeline.run_records(
                     &name,
