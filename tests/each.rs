@@ -332,28 +332,8 @@ fn a_signal_ends_idle_pipes_read_by_several_jobs() {
         ("a.pcap", case("sip-udp-rtp/input.pcap")),
         ("b.pcap", case("lab-sfb/input.pcap")),
     ];
-    let mut fifos = Vec::new();
-    for (name, _) in &sources {
-        let fifo = dir.join(name);
-        let made = Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
-        fifos.push(fifo);
-    }
-    let out = dir.join("out");
-    let mut child = Command::new(BIN)
-        .args([
-            "classify",
-            "--each",
-            "--jobs",
-            "2",
-            "--quiet",
-            "--out",
-            s(&out),
-        ])
-        .args(&fifos)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let names = sources.clone().map(|(name, _)| name);
+    let (mut child, fifos, out) = each_over_pipes(&dir, &names);
     // Each pipe stays open and idle once its bytes are written.
     let mut writers = Vec::new();
     for ((_, source), fifo) in sources.iter().zip(&fifos) {
@@ -371,21 +351,7 @@ fn a_signal_ends_idle_pipes_read_by_several_jobs() {
         .args(["-INT", &child.id().to_string()])
         .status();
     assert!(killed.is_ok_and(|s| s.success()), "kill -INT");
-    // One signal is enough: the process ends on its own, well within this wait.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        match child.try_wait().expect("wait") {
-            Some(status) => break status,
-            None if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("one SIGINT did not end a run reading idle pipes");
-            }
-        }
-    };
+    let status = ends_on_its_own(&mut child);
     drop(writers);
     assert_eq!(status.code(), Some(0));
     for (name, source) in &sources {
@@ -398,6 +364,84 @@ fn a_signal_ends_idle_pipes_read_by_several_jobs() {
             tables(&single),
             "{name}: the files of its own run"
         );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Named pipes `names` in `dir`, and `classify --each --jobs 2 --quiet --out DIR/out` started
+/// over them: the child, the pipes' paths and the output folder.
+fn each_over_pipes(dir: &Path, names: &[&str]) -> (std::process::Child, Vec<PathBuf>, PathBuf) {
+    let mut fifos = Vec::new();
+    for name in names {
+        let fifo = dir.join(name);
+        let made = Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        fifos.push(fifo);
+    }
+    let out = dir.join("out");
+    let child = Command::new(BIN)
+        .args([
+            "classify",
+            "--each",
+            "--jobs",
+            "2",
+            "--quiet",
+            "--out",
+            s(&out),
+        ])
+        .args(&fifos)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    (child, fifos, out)
+}
+
+/// The child's exit status once it ends on its own; fails the test if it is still running after
+/// 20 s (one signal should have been enough), killing it.
+fn ends_on_its_own(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match child.try_wait().expect("wait") {
+            Some(status) => return status,
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("one SIGINT did not end the run");
+            }
+        }
+    }
+}
+
+/// SIGINT while two named pipes, on two jobs, still wait for a program to write to them: both
+/// runs end at the first signal, each folder's four files complete, exit status 0.
+#[test]
+fn a_signal_ends_runs_whose_pipes_wait_for_a_writer() {
+    let dir = tmpdir("signal-no-writer");
+    let (mut child, _fifos, out) = each_over_pipes(&dir, &["a.pcap", "b.pcap"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()), "kill -INT");
+    assert_eq!(ends_on_its_own(&mut child).code(), Some(0));
+    for name in ["a.pcap", "b.pcap"] {
+        let got = out.join(format!("input={name}"));
+        let files = tables(&got);
+        assert!(
+            files
+                .iter()
+                .all(|f| f.starts_with(b"PAR1") && f.ends_with(b"PAR1")),
+            "{name}: complete Parquet files"
+        );
+        let leftovers = std::fs::read_dir(&got)
+            .expect("folder")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            .count();
+        assert_eq!(leftovers, 0, "{name}: nothing left half-written");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

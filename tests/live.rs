@@ -367,3 +367,59 @@ fn tcpdump_on_loopback_through_a_pipe() {
     assert_eq!(udp_row[format!("{side}_packets")], 3, "{udp_row}");
     assert_eq!(udp_row[format!("{side}_payload_bytes")], 120, "{udp_row}");
 }
+
+/// SIGINT while the input, a named pipe, still waits for a program to write to it: the run ends
+/// at the first signal (opening the pipe is not what it waits in), with exit status 0, a summary
+/// that says it was stopped, and its four files complete and empty. Before, the signal was not seen until a second one killed the
+/// process and left the `.partial` files behind.
+#[test]
+fn sigint_while_a_named_pipe_waits_for_its_writer_ends_the_run() {
+    let dir = tmpdir("fifo-no-writer");
+    let fifo = dir.join("later.pcap");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let out = dir.join("out");
+    let mut child = Command::new(BIN)
+        .args(["classify", "--out"])
+        .arg(&out)
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let summary = lines_of(&mut child);
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, "-INT");
+    assert_eq!(wait(child, Duration::from_secs(20)), 0);
+    let summary: Vec<String> = summary.iter().collect();
+    assert!(
+        summary.iter().any(|l| l.contains("stopped by a signal")),
+        "the summary says the run was stopped: {summary:?}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .expect("output folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "dns.parquet",
+            "findings.parquet",
+            "flows.parquet",
+            "sip.parquet"
+        ],
+        "four complete files and nothing left half-written"
+    );
+    for name in &names {
+        let file = File::open(out.join(name)).expect("table written");
+        let rows = ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("a complete Parquet file")
+            .metadata()
+            .file_metadata()
+            .num_rows();
+        assert_eq!(rows, 0, "{name}: nothing was read");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

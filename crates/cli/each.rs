@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
-use sfbflow::pipeline::{InputError, Pipeline, PipelineConfig, error_chain, parse_ahead};
+use sfbflow::pipeline::{
+    InputError, Pipeline, PipelineConfig, error_chain, open_input, parse_ahead,
+};
 use sfbflow::sink::{CaptureMeta, OutputLayout, RotatingParquet, RunStats, Sink, SummarySink};
 
 /// What became of one input.
@@ -206,22 +208,26 @@ impl EachRun<'_> {
         if let Err(e) = pipeline.begin(&meta) {
             fatal = Some(format!("{name}: {}", error_chain(&e)));
         } else if !pipeline.stopped() {
-            let opened = File::open(input).map_err(|e| format!("opening {name}: {e}"));
             // Only a regular file is read inline: a read from a named pipe or a device can wait
             // for ever, and only a reading thread lets the stop flag end the run meanwhile.
             let regular = |f: &File| f.metadata().is_ok_and(|m| m.is_file());
-            let res = match opened {
-                Ok(file) if inline_read && regular(&file) => {
+            let res = match open_input(input, &self.stop) {
+                // Stopped while a named pipe waited for its writer: nothing was read.
+                None => {
+                    pipeline.mark_stopped();
+                    Ok(())
+                }
+                Some(Ok(file)) if inline_read && regular(&file) => {
                     pipeline.run_input(&name, file, |_| {})
                 }
                 // The stop flag also ends a read that waits (an input that is a pipe).
-                Ok(file) => pipeline.run_records(
+                Some(Ok(file)) => pipeline.run_records(
                     &name,
                     parse_ahead(file, Some(Arc::clone(&self.stop))),
                     |_| {},
                 ),
-                Err(e) => {
-                    fatal = Some(e);
+                Some(Err(e)) => {
+                    fatal = Some(format!("opening {name}: {e}"));
                     Ok(())
                 }
             };

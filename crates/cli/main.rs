@@ -20,7 +20,9 @@ use sfbflow::catalogue::{
 };
 use sfbflow::flow::FlowConfig;
 use sfbflow::infer::SharedInfer;
-use sfbflow::pipeline::{Input, InputError, Pipeline, PipelineConfig, error_chain, parse_ahead};
+use sfbflow::pipeline::{
+    Input, InputError, Pipeline, PipelineConfig, error_chain, open_input, parse_ahead,
+};
 use sfbflow::sink::{CaptureMeta, JsonLinesSink, RotatingParquet, Sink, SummarySink};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -286,8 +288,13 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         } else if let Some((len, input)) = early.take() {
             run_file(&mut pipeline, &name, path, len, input, args.quiet)
         } else {
-            match File::open(path) {
-                Ok(file) if args.follow => {
+            match open_input(path, &stop) {
+                // Stopped while a named pipe waited for its writer.
+                None => {
+                    pipeline.mark_stopped();
+                    break;
+                }
+                Some(Ok(file)) if args.follow => {
                     // Another program is still writing the file: read on until a signal.
                     let input = parse_ahead(
                         Follow::new(file, Arc::clone(&stop)),
@@ -298,7 +305,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
                     status.finish();
                     r
                 }
-                Ok(file) => {
+                Some(Ok(file)) => {
                     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
                     run_file(
                         &mut pipeline,
@@ -309,7 +316,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
                         args.quiet,
                     )
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     fatal = Some(anyhow::Error::new(e).context(format!("opening {name}")));
                     break;
                 }

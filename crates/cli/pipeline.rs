@@ -7,6 +7,7 @@ use sfbflow_capture::{
     CaptureReader, Format, ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, Record, Records, Source,
 };
 use std::borrow::Cow;
+use std::fs::File;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -192,6 +193,47 @@ impl Input for ParseAhead<Predecoded> {
     }
 }
 
+/// How often [`open_input`] looks at the stop flag while a named pipe waits for its writer.
+const OPEN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Opens the capture file `path`; `None` if `stop` was raised first. Opening a named pipe waits
+/// until a program opens it for writing, and a signal does not end that wait (its handler only
+/// raises the flag, and the call goes on), so anything but a regular file is opened on a thread
+/// of its own while this one watches the flag. Left waiting after a stop, that thread ends with
+/// the process.
+///
+/// # Errors
+/// The error of opening the file.
+pub fn open_input(path: &std::path::Path, stop: &AtomicBool) -> Option<std::io::Result<File>> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Some(File::open(path));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    let opener = std::thread::Builder::new()
+        .name("sfbflow-open".into())
+        .spawn(move || {
+            let _ = tx.send(File::open(owned));
+        });
+    if let Err(e) = opener {
+        return Some(Err(e));
+    }
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        match rx.recv_timeout(OPEN_POLL) {
+            Ok(opened) => return Some(opened),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Some(Err(std::io::Error::other(
+                    "the opening thread ended without a word",
+                )));
+            }
+        }
+    }
+}
+
 /// Reads, parses and runs the decoder's fast path over `source` on a thread of its own (see
 /// [`ParseAhead`]): the reading core does the `read()` calls, the record headers and the common
 /// frames' headers while the bytes are in its cache, and this thread gets the answers. With
@@ -359,6 +401,12 @@ impl Pipeline {
     /// live flows are then written by [`Pipeline::finish`] like at the end of a capture.
     pub fn set_stop(&mut self, stop: Arc<AtomicBool>) {
         self.stop = Some(stop);
+    }
+
+    /// Records that the stop flag ended the run outside [`run_records`](Self::run_records), while
+    /// the caller waited to open an input: the counters say so, as for a stop mid-input.
+    pub fn mark_stopped(&mut self) {
+        self.stopped = true;
     }
 
     /// Whether the stop flag ended the run.
