@@ -198,14 +198,15 @@ const OPEN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Opens the capture file `path`; `None` if `stop` was raised first. Opening a named pipe waits
 /// until a program opens it for writing, and a signal does not end that wait (its handler only
-/// raises the flag, and the call goes on), so anything but a regular file is opened on a thread
-/// of its own while this one watches the flag. Left waiting after a stop, that thread ends with
-/// the process.
+/// raises the flag, and the call goes on), so an input that is there but is no regular file (a
+/// named pipe, a device) is opened on a thread of its own while this one watches the flag. Left
+/// waiting after a stop, that thread ends with the process.
 ///
 /// # Errors
 /// The error of opening the file.
 pub fn open_input(path: &std::path::Path, stop: &AtomicBool) -> Option<std::io::Result<File>> {
-    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+    // A regular file, or a path that is not there, answers at once.
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file()) || !path.exists() {
         return Some(File::open(path));
     }
     let (tx, rx) = std::sync::mpsc::channel();
