@@ -287,10 +287,7 @@ fn a_signal_ends_the_run_under_way_and_starts_no_other() {
     w.flush().expect("flush");
     // Time to read what was written (a fraction of it is needed).
     std::thread::sleep(std::time::Duration::from_millis(1000));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    assert!(killed.is_ok_and(|s| s.success()), "kill -INT");
+    interrupt(&child);
     let done = child.wait_with_output().expect("wait");
     drop(w);
     assert_eq!(done.status.code(), Some(0));
@@ -306,12 +303,7 @@ fn a_signal_ends_the_run_under_way_and_starts_no_other() {
     let r = sfbflow(&["classify", s(&file), "--quiet", "--out", s(&single)]);
     assert_eq!(r.status.code(), Some(0));
     let got = out.join("input=live.pcap");
-    let leftovers: Vec<_> = std::fs::read_dir(&got)
-        .expect("folder")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
-        .collect();
-    assert!(leftovers.is_empty(), "no file left unfinished");
+    assert_eq!(partial_files(&got), 0, "no file left unfinished");
     let flows = |d: &Path| std::fs::read(d.join("flows.parquet")).expect("flows.parquet");
     assert!(
         flows(&got) == flows(&single),
@@ -347,10 +339,7 @@ fn a_signal_ends_idle_pipes_read_by_several_jobs() {
         writers.push(w);
     }
     std::thread::sleep(std::time::Duration::from_millis(1000));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    assert!(killed.is_ok_and(|s| s.success()), "kill -INT");
+    interrupt(&child);
     let status = ends_on_its_own(&mut child);
     drop(writers);
     assert_eq!(status.code(), Some(0));
@@ -396,6 +385,23 @@ fn each_over_pipes(dir: &Path, names: &[&str]) -> (std::process::Child, Vec<Path
     (child, fifos, out)
 }
 
+/// Sends SIGINT to `child`.
+fn interrupt(child: &std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()), "kill -INT");
+}
+
+/// Files of `dir` still under their temporary `.partial` name.
+fn partial_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("folder")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .count()
+}
+
 /// The child's exit status once it ends on its own; fails the test if it is still running after
 /// 20 s (one signal should have been enough), killing it.
 fn ends_on_its_own(child: &mut std::process::Child) -> std::process::ExitStatus {
@@ -422,10 +428,7 @@ fn a_signal_ends_runs_whose_pipes_wait_for_a_writer() {
     let dir = tmpdir("signal-no-writer");
     let (mut child, _fifos, out) = each_over_pipes(&dir, &["a.pcap", "b.pcap"]);
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    assert!(killed.is_ok_and(|s| s.success()), "kill -INT");
+    interrupt(&child);
     assert_eq!(ends_on_its_own(&mut child).code(), Some(0));
     for name in ["a.pcap", "b.pcap"] {
         let got = out.join(format!("input={name}"));
@@ -436,12 +439,7 @@ fn a_signal_ends_runs_whose_pipes_wait_for_a_writer() {
                 .all(|f| f.starts_with(b"PAR1") && f.ends_with(b"PAR1")),
             "{name}: complete Parquet files"
         );
-        let leftovers = std::fs::read_dir(&got)
-            .expect("folder")
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
-            .count();
-        assert_eq!(leftovers, 0, "{name}: nothing left half-written");
+        assert_eq!(partial_files(&got), 0, "{name}: nothing left half-written");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
