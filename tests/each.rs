@@ -7,17 +7,11 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_sfbflow");
 const TABLES: [&str; 4] = ["flows", "dns", "sip", "findings"];
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sfbflow-each-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmpdir");
-    d
-}
+mod common;
+use common::case;
 
-fn case(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("captures")
-        .join(name)
+fn tmpdir(name: &str) -> PathBuf {
+    common::tmpdir("each", name)
 }
 
 fn sfbflow(args: &[&str]) -> Output {

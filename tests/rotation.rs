@@ -32,17 +32,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_sfbflow");
 const SEC: i64 = 1_000_000_000;
 const TABLES: [&str; 4] = ["flows", "dns", "sip", "findings"];
 
-fn case(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("captures")
-        .join(name)
-}
+use common::case;
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sfbflow-rotation-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    common::tmpdir("rotation", name)
 }
 
 /// Runs `classify INPUT --quiet --out OUT EXTRA...` and expects exit status 0.
@@ -632,20 +625,7 @@ fn rotated_files_are_the_single_run_cut_into_its_periods() {
 fn a_generated_ten_minute_capture_rotates_every_minute() {
     let dir = tmpdir("generated");
     let pcap = dir.join("gen.pcap");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/gen_capture.py");
-    let made = Command::new("python3")
-        .arg(&script)
-        .args(["--calls", "30", "--seconds", "600", "--seed", "3", "--out"])
-        .arg(&pcap)
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !made {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have python3 for bench/gen_capture.py"
-        );
-        eprintln!("skipped: python3 could not run bench/gen_capture.py");
+    if !common::generated(&pcap, &["--calls", "30", "--seconds", "600", "--seed", "3"]) {
         return;
     }
     let gen_case = Case {

@@ -20,7 +20,8 @@ use sfbflow_flow::{FlowConfig, FlowRecord, FlowTable, Transport};
 use sfbflow_inspect::{AppProtocol, FlowEvidence, FlowInspector, Message, Outputs, Segment, tls};
 use sfbflow_packet::{Decoded, Decoder, DecoderConfig, Malformed, Predecoded, Tunnel, predecode};
 use sfbflow_sink::{
-    CaptureMeta, FindingRow, FlowRow, InputStats, MAX_TIME_JUMP_NANOS, RunStats, Sink, SipDialogRow,
+    CaptureMeta, FindingRow, FlowRow, InputStats, MAX_TIME_JUMP_NANOS, RunStats, Sink,
+    SipDialogRow, format_rfc3339_nanos,
 };
 
 use crate::evidence::{DialogConfig, Dialogs, DnsLookups, Lookup, Seen};
@@ -31,6 +32,10 @@ const FINISH_BATCH: usize = 4096;
 const SIGNIN_LINES: usize = 20;
 /// How often (capture time) the dialog and DNS tables look for entries to write.
 const EVIDENCE_TICK_NANOS: i64 = 1_000_000_000;
+/// How much earlier than the frames read before it an input of a multi-file capture may start
+/// without a warning: the files of a rotated set follow one another, give or take the small
+/// reordering of a capture's own timestamps.
+const INPUT_ORDER_SLACK_NANOS: i64 = 1_000_000_000;
 
 /// Settings of a run.
 #[derive(Debug, Clone)]
@@ -153,6 +158,8 @@ pub struct Pipeline {
     last_ts_nanos: i64,
     /// The time of the last frame, when it lay off the clock.
     off_clock: Option<i64>,
+    /// The input (index in `inputs`) that last moved the clock.
+    clock_input: Option<usize>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -395,6 +402,7 @@ impl Pipeline {
             inputs: Vec::new(),
             last_ts_nanos: i64::MIN,
             off_clock: None,
+            clock_input: None,
         }
     }
 
@@ -768,9 +776,17 @@ impl Pipeline {
             ..InputStats::default()
         };
         let mut n: u32 = 0;
+        // The clock before this input, for the check of its first frame.
+        let clock_before = self.last_ts_nanos;
+        let mut first = true;
+        let mut order_warning = None;
         let outcome = loop {
             match reader.next_input() {
                 Ok(Some((rec, pre))) => {
+                    if first {
+                        first = false;
+                        order_warning = self.started_early(rec.ts_nanos, clock_before);
+                    }
                     self.record_predecoded(&rec, pre.as_ref());
                     self.emit_ended()?;
                     // The clock, not the frame: a frame off the clock moves no period.
@@ -800,7 +816,10 @@ impl Pipeline {
         progress(&self.progress(reader.offset()));
         stats.bytes = reader.offset();
         stats.records = reader.stats().records;
-        stats.warnings = reader.warnings().iter().map(|w| w.to_string()).collect();
+        stats.warnings = order_warning
+            .into_iter()
+            .chain(reader.warnings().iter().map(|w| w.to_string()))
+            .collect();
         if reader.stats().unknown_interface_records > 1 {
             stats.warnings.push(format!(
                 "{} records referred to an undescribed interface and were skipped",
@@ -808,8 +827,35 @@ impl Pipeline {
             ));
         }
         stats.error = outcome.map(|e| error_chain(&e));
+        if self.last_ts_nanos != clock_before {
+            self.clock_input = Some(self.inputs.len());
+        }
         self.inputs.push(stats);
         Ok(())
+    }
+
+    /// The warning for an input of a multi-file capture whose first frame, at `first_ts`, is
+    /// more than [`INPUT_ORDER_SLACK_NANOS`] earlier than the clock the inputs before it left
+    /// (`clock`): its frames go back in time, which ends or splits the flows live across the
+    /// boundary. A rotated set given out of order (a shell glob puts `file10` before `file2`)
+    /// or captures of the same time given as one are what does that.
+    fn started_early(&self, first_ts: i64, clock: i64) -> Option<String> {
+        let earlier = clock.checked_sub(first_ts)?;
+        if clock == i64::MIN || earlier <= INPUT_ORDER_SLACK_NANOS {
+            return None;
+        }
+        let from = self
+            .clock_input
+            .and_then(|i| self.inputs.get(i))
+            .map_or(String::new(), |i| format!(" (in {})", i.name));
+        Some(format!(
+            "starts at {}, {} before the latest frame read before it{from}: one capture's \
+             inputs are read in the order given, and its flows split where time goes back; give \
+             a rotated set in time order (a shell glob puts file10 before file2), or unrelated \
+             captures with --each",
+            format_rfc3339_nanos(first_ts),
+            span(earlier),
+        ))
     }
 
     /// The progress figures, with `bytes` of the current input.
@@ -1060,4 +1106,18 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+/// A positive span of time for people: `1.5 s`, `12 min`, `3.2 h`, `40 days`.
+fn span(nanos: i64) -> String {
+    let secs = nanos as f64 / 1e9;
+    if secs < 120.0 {
+        format!("{secs:.1} s")
+    } else if secs < 2.0 * 3600.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else if secs < 2.0 * 86_400.0 {
+        format!("{:.1} h", secs / 3600.0)
+    } else {
+        format!("{:.0} days", secs / 86_400.0)
+    }
 }

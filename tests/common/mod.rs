@@ -5,11 +5,51 @@
 use std::cell::RefCell;
 use std::io::{Cursor, Write};
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::rc::Rc;
 
 use sfbflow::catalogue::Topology;
 use sfbflow::pipeline::{Pipeline, PipelineConfig};
 use sfbflow::sink::{CaptureMeta, Error, FlowRow, RunStats, Sink};
+
+/// A fixture's folder, `captures/NAME`.
+pub(crate) fn case(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
+}
+
+/// A fresh, empty temporary folder of the test file `file`, named `name`.
+pub(crate) fn tmpdir(file: &str, name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sfbflow-{file}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Writes to `out` the capture `bench/gen_capture.py ARGS` makes. Returns false, having said
+/// why, when python3 cannot run it, which CI does not allow.
+#[expect(clippy::print_stderr, reason = "a skipped check says why")]
+pub(crate) fn generated(out: &Path, args: &[&str]) -> bool {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/gen_capture.py");
+    let made = Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have python3 for bench/gen_capture.py"
+        );
+        eprintln!("skipped: python3 could not run bench/gen_capture.py");
+    }
+    made
+}
 
 /// A sink keeping every row as a JSON value, shared with the test after the run.
 #[derive(Clone, Default)]

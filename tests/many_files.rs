@@ -1,0 +1,295 @@
+//! Several inputs without `--each` are one capture (a rotated set): cut at any record, the
+//! files give exactly the output of the whole capture, flows, DNS lookups and SIP dialogs
+//! continuing from one file into the next; an input that starts earlier than the frames read
+//! before it (files given out of time order) is named in a warning.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sfbflow");
+const TABLES: [&str; 4] = ["flows", "dns", "sip", "findings"];
+
+mod common;
+use common::case;
+
+fn tmpdir(name: &str) -> PathBuf {
+    common::tmpdir("many", name)
+}
+
+/// A classic pcap file: its header and where each record (header and data) lies.
+struct Pcap {
+    bytes: Vec<u8>,
+    little_endian: bool,
+    records: Vec<Range<usize>>,
+}
+
+impl Pcap {
+    fn read(path: &Path) -> Pcap {
+        let bytes = std::fs::read(path).expect("read pcap");
+        let little_endian = match bytes.get(..4) {
+            Some([0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1]) => true,
+            Some([0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d]) => false,
+            m => panic!("{}: not a classic pcap ({m:02x?})", path.display()),
+        };
+        let mut records = Vec::new();
+        let mut at = 24;
+        while let Some(len) = bytes.get(at + 8..at + 12) {
+            let len: [u8; 4] = len.try_into().expect("4 bytes");
+            let len = if little_endian {
+                u32::from_le_bytes(len)
+            } else {
+                u32::from_be_bytes(len)
+            };
+            let end = at + 16 + len as usize;
+            assert!(end <= bytes.len(), "{}: a whole capture", path.display());
+            records.push(at..end);
+            at = end;
+        }
+        Pcap {
+            bytes,
+            little_endian,
+            records,
+        }
+    }
+
+    /// Writes records `range` as a capture of their own, with the file's header.
+    fn write_part(&self, range: Range<usize>, path: &Path) {
+        let mut out = self.bytes[..24].to_vec();
+        for r in &self.records[range] {
+            out.extend_from_slice(&self.bytes[r.clone()]);
+        }
+        std::fs::write(path, out).expect("write part");
+    }
+
+    /// Cuts the capture before each record of `cuts` (ascending) into files `DIR/partN.pcap`.
+    fn cut(&self, cuts: &[usize], dir: &Path) -> Vec<PathBuf> {
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(self.records.len());
+        bounds
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                let path = dir.join(format!("part{i}.pcap"));
+                self.write_part(w[0]..w[1], &path);
+                path
+            })
+            .collect()
+    }
+
+    /// Seconds field of record `i`.
+    fn secs(&self, i: usize) -> u32 {
+        let at = self.records[i].start;
+        let b: [u8; 4] = self.bytes[at..at + 4].try_into().expect("4 bytes");
+        if self.little_endian {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }
+    }
+
+    fn set_secs(&mut self, i: usize, secs: u32) {
+        let at = self.records[i].start;
+        let b = if self.little_endian {
+            secs.to_le_bytes()
+        } else {
+            secs.to_be_bytes()
+        };
+        self.bytes[at..at + 4].copy_from_slice(&b);
+    }
+}
+
+/// `classify INPUTS... --out OUT --jsonl EXTRA...`: the process's output.
+fn classify(inputs: &[PathBuf], out: &Path, extra: &[&str], dir: &Path) -> Output {
+    Command::new(BIN)
+        .arg("classify")
+        .args(inputs)
+        .arg("--out")
+        .arg(out)
+        .arg("--jsonl")
+        .args(extra)
+        .current_dir(dir)
+        .output()
+        .expect("run sfbflow")
+}
+
+/// The summary (on stderr beside `--jsonl`) without the lines that name the inputs.
+fn summary_body(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| !l.starts_with("  input "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Runs `capture` whole and cut at each set of `cuts`, and checks that every cut run wrote the
+/// whole run's four Parquet files byte for byte, its JSON lines and its summary.
+fn check_cuts(name: &str, capture: &Path, extra: &[&str], cuts: &[Vec<usize>]) {
+    let dir = tmpdir(&format!("cuts-{name}"));
+    let cwd = capture.parent().expect("a folder");
+    let whole_out = dir.join("whole");
+    let whole = classify(&[capture.to_path_buf()], &whole_out, extra, cwd);
+    assert_eq!(whole.status.code(), Some(0), "{name}: whole run");
+    let pcap = Pcap::read(capture);
+    let rows = whole.stdout.iter().filter(|&&b| b == b'\n').count();
+    assert!(rows > 10, "{name}: {rows} flows, too few to say much");
+    for (k, cut) in cuts.iter().enumerate() {
+        let parts_dir = dir.join(format!("cut{k}"));
+        std::fs::create_dir_all(&parts_dir).expect("parts dir");
+        let parts = pcap.cut(cut, &parts_dir);
+        let out = parts_dir.join("out");
+        let run = classify(&parts, &out, extra, cwd);
+        let what = format!("{name}: {} files cut before records {cut:?}", parts.len());
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{what}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        for t in TABLES {
+            let a = std::fs::read(whole_out.join(format!("{t}.parquet"))).expect("whole table");
+            let b = std::fs::read(out.join(format!("{t}.parquet"))).expect("cut table");
+            assert!(a == b, "{what}: {t}.parquet differs from the whole run's");
+        }
+        assert!(
+            whole.stdout == run.stdout,
+            "{what}: JSON lines differ from the whole run's"
+        );
+        assert_eq!(
+            summary_body(&whole.stderr),
+            summary_body(&run.stderr),
+            "{what}: summary"
+        );
+        let inputs = String::from_utf8_lossy(&run.stderr)
+            .lines()
+            .filter(|l| l.starts_with("  input "))
+            .count();
+        assert_eq!(inputs, parts.len(), "{what}: one summary line per input");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Cut points: the middle; the first and last record alone; seven cuts spread by a fixed
+/// pseudo-random sequence; and a file every `every` records.
+fn cut_sets(records: usize, every: usize) -> Vec<Vec<usize>> {
+    let mut lcg: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut spread: Vec<usize> = (0..7)
+        .map(|_| {
+            lcg = lcg.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            1 + (lcg >> 33) as usize % (records - 1)
+        })
+        .collect();
+    spread.sort_unstable();
+    spread.dedup();
+    vec![
+        vec![records / 2],
+        vec![1, records - 1],
+        spread,
+        (every..records).step_by(every).collect(),
+    ]
+}
+
+/// The lab capture (SIP over TLS, DNS sign-in lookups, STUN, media, with its topology) and the
+/// sample capture, cut at many places: the flows, lookups and dialogs that cross a boundary
+/// continue as in the whole capture.
+#[test]
+fn a_capture_cut_into_files_gives_the_output_of_the_whole() {
+    let lab = case("lab-sfb").join("input.pcap");
+    let n = Pcap::read(&lab).records.len();
+    check_cuts(
+        "lab",
+        &lab,
+        &["--topology", "topology.toml"],
+        &cut_sets(n, 97),
+    );
+    let sample = case("sfb-sample").join("input.pcap");
+    let n = Pcap::read(&sample).records.len();
+    check_cuts("sample", &sample, &[], &cut_sets(n, 61));
+}
+
+/// A generated capture of two minutes (30 calls, sign-ins, conferences), cut into files as
+/// `tcpdump -C` would, with a short idle timeout so that flows also end inside the files.
+#[test]
+fn a_generated_capture_cut_into_files_gives_the_output_of_the_whole() {
+    let dir = tmpdir("generated");
+    let pcap = dir.join("gen.pcap");
+    if !common::generated(&pcap, &["--calls", "30", "--seconds", "120", "--seed", "5"]) {
+        return;
+    }
+    let n = Pcap::read(&pcap).records.len();
+    check_cuts(
+        "generated",
+        &pcap,
+        &["--idle-timeout", "5"],
+        &cut_sets(n, n / 9),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Files given out of time order: the input that starts earlier than the frames read before
+/// it is named in a warning (stderr and the summary, exit status 1) with the input that came
+/// before; in time order, or starting less than a second early, there is none.
+#[test]
+fn an_input_that_starts_before_the_frames_before_it_is_named() {
+    let dir = tmpdir("order");
+    let mut pcap = Pcap::read(&case("sfb-sample").join("input.pcap"));
+    let n = pcap.records.len();
+    let parts = pcap.cut(&[n / 3, 2 * n / 3], &dir);
+    assert!(
+        pcap.secs(2 * n / 3 - 1) > pcap.secs(n / 3) + 1,
+        "the middle file spans more than a second"
+    );
+
+    let shuffled = [parts[0].clone(), parts[2].clone(), parts[1].clone()];
+    let run = classify(&shuffled, &dir.join("shuffled"), &[], &dir);
+    assert_eq!(run.status.code(), Some(1), "a warning: exit status 1");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("sfbflow: warning:"))
+        .collect();
+    let p1 = parts[1].display().to_string();
+    let p2 = parts[2].display().to_string();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].starts_with(&format!("sfbflow: warning: {p1}: starts at ")),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[0].contains(&format!("before the latest frame read before it (in {p2})")),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        stderr.contains("    warning: starts at "),
+        "in the summary too: {stderr}"
+    );
+
+    let in_order = classify(&parts, &dir.join("in-order"), &[], &dir);
+    assert_eq!(in_order.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&in_order.stderr).contains("warning"));
+
+    // The third file's first frame moved to just under a second before the second file's
+    // last: a capture's own small reordering, no warning.
+    let last = pcap.secs(2 * n / 3 - 1);
+    let first = 2 * n / 3;
+    pcap.set_secs(first, last);
+    pcap.write_part(first..n, &parts[2]);
+    let slack = classify(&parts, &dir.join("slack"), &[], &dir);
+    let stderr = String::from_utf8_lossy(&slack.stderr);
+    assert_eq!(slack.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // Two seconds before: a warning.
+    pcap.set_secs(first, last - 2);
+    pcap.write_part(first..n, &parts[2]);
+    let early = classify(&parts, &dir.join("early"), &[], &dir);
+    let stderr = String::from_utf8_lossy(&early.stderr);
+    assert_eq!(early.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("sfbflow: warning: {p2}: starts at ")),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
