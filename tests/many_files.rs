@@ -64,29 +64,23 @@ impl Pcap {
 
     /// Cuts the capture before each record of `cuts` (ascending) into files `DIR/partN.pcap`.
     fn cut(&self, cuts: &[usize], dir: &Path) -> Vec<PathBuf> {
-        let mut bounds = vec![0];
-        bounds.extend_from_slice(cuts);
-        bounds.push(self.records.len());
-        bounds
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                let path = dir.join(format!("part{i}.pcap"));
-                self.write_part(w[0]..w[1], &path);
-                path
-            })
-            .collect()
+        cut_files(self.records.len(), cuts, dir, "pcap", |r, path| {
+            self.write_part(r, path);
+        })
     }
 
-    /// Seconds field of record `i`.
-    fn secs(&self, i: usize) -> u32 {
-        let at = self.records[i].start;
+    fn u32_at(&self, at: usize) -> u32 {
         let b: [u8; 4] = self.bytes[at..at + 4].try_into().expect("4 bytes");
         if self.little_endian {
             u32::from_le_bytes(b)
         } else {
             u32::from_be_bytes(b)
         }
+    }
+
+    /// Seconds field of record `i`.
+    fn secs(&self, i: usize) -> u32 {
+        self.u32_at(self.records[i].start)
     }
 
     fn set_secs(&mut self, i: usize, secs: u32) {
@@ -97,6 +91,102 @@ impl Pcap {
             secs.to_be_bytes()
         };
         self.bytes[at..at + 4].copy_from_slice(&b);
+    }
+}
+
+/// Writes the records `0..n` cut before each record of `cuts` (ascending) into files
+/// `DIR/partN.EXT`, with `write`; returns their paths in order.
+fn cut_files(
+    n: usize,
+    cuts: &[usize],
+    dir: &Path,
+    ext: &str,
+    write: impl Fn(Range<usize>, &Path),
+) -> Vec<PathBuf> {
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(n);
+    bounds
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let path = dir.join(format!("part{i}.{ext}"));
+            write(w[0]..w[1], &path);
+            path
+        })
+        .collect()
+}
+
+/// The records of a little-endian microsecond pcap as pcapng, as a `dumpcap` ring buffer
+/// writes them: every file opens with a section header and the interface descriptions, then
+/// one enhanced packet block per record, here on two interfaces in turn.
+struct PcapNg {
+    head: Vec<u8>,
+    packets: Vec<Vec<u8>>,
+}
+
+impl PcapNg {
+    fn from_pcap(p: &Pcap) -> PcapNg {
+        assert!(
+            p.little_endian && p.bytes[..4] == [0xd4, 0xc3, 0xb2, 0xa1],
+            "a little-endian microsecond pcap"
+        );
+        let linktype = u16::try_from(p.u32_at(20)).expect("a 16-bit link type");
+        let mut head = Vec::new();
+        // Section header block: byte-order magic, version 1.0, section length unknown.
+        head.extend_from_slice(&0x0a0d_0d0a_u32.to_le_bytes());
+        head.extend_from_slice(&28u32.to_le_bytes());
+        head.extend_from_slice(&0x1a2b_3c4d_u32.to_le_bytes());
+        head.extend_from_slice(&[1, 0, 0, 0]);
+        head.extend_from_slice(&(-1i64).to_le_bytes());
+        head.extend_from_slice(&28u32.to_le_bytes());
+        for _ in 0..2 {
+            // Interface description block: the link type, no snap length, no options.
+            head.extend_from_slice(&1u32.to_le_bytes());
+            head.extend_from_slice(&20u32.to_le_bytes());
+            head.extend_from_slice(&linktype.to_le_bytes());
+            head.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+            head.extend_from_slice(&20u32.to_le_bytes());
+        }
+        let packets = p
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let micros =
+                    u64::from(p.u32_at(r.start)) * 1_000_000 + u64::from(p.u32_at(r.start + 4));
+                let data = &p.bytes[r.start + 16..r.end];
+                let padded = data.len().div_ceil(4) * 4;
+                let len = u32::try_from(32 + padded).expect("a block length");
+                let mut b = Vec::with_capacity(32 + padded);
+                b.extend_from_slice(&6u32.to_le_bytes());
+                b.extend_from_slice(&len.to_le_bytes());
+                b.extend_from_slice(&u32::try_from(i % 2).expect("0 or 1").to_le_bytes());
+                b.extend_from_slice(&u32::try_from(micros >> 32).expect("high").to_le_bytes());
+                b.extend_from_slice(&(micros as u32).to_le_bytes());
+                b.extend_from_slice(&p.u32_at(r.start + 8).to_le_bytes());
+                b.extend_from_slice(&p.u32_at(r.start + 12).to_le_bytes());
+                b.extend_from_slice(data);
+                b.resize(28 + padded, 0);
+                b.extend_from_slice(&len.to_le_bytes());
+                b
+            })
+            .collect();
+        PcapNg { head, packets }
+    }
+
+    fn write(&self, range: Range<usize>, path: &Path) {
+        let mut out = self.head.clone();
+        for b in &self.packets[range] {
+            out.extend_from_slice(b);
+        }
+        std::fs::write(path, out).expect("write pcapng");
+    }
+
+    fn cut(&self, cuts: &[usize], dir: &Path) -> Vec<PathBuf> {
+        cut_files(self.packets.len(), cuts, dir, "pcapng", |r, path| {
+            self.write(r, path);
+        })
     }
 }
 
@@ -125,19 +215,24 @@ fn summary_body(stderr: &[u8]) -> Vec<String> {
 
 /// Runs `capture` whole and cut at each set of `cuts`, and checks that every cut run wrote the
 /// whole run's four Parquet files byte for byte, its JSON lines and its summary.
-fn check_cuts(name: &str, capture: &Path, extra: &[&str], cuts: &[Vec<usize>]) {
+fn check_cuts(
+    name: &str,
+    capture: &Path,
+    extra: &[&str],
+    cuts: &[Vec<usize>],
+    cut_into: &dyn Fn(&[usize], &Path) -> Vec<PathBuf>,
+) {
     let dir = tmpdir(&format!("cuts-{name}"));
     let cwd = capture.parent().expect("a folder");
     let whole_out = dir.join("whole");
     let whole = classify(&[capture.to_path_buf()], &whole_out, extra, cwd);
     assert_eq!(whole.status.code(), Some(0), "{name}: whole run");
-    let pcap = Pcap::read(capture);
     let rows = whole.stdout.iter().filter(|&&b| b == b'\n').count();
     assert!(rows > 10, "{name}: {rows} flows, too few to say much");
     for (k, cut) in cuts.iter().enumerate() {
         let parts_dir = dir.join(format!("cut{k}"));
         std::fs::create_dir_all(&parts_dir).expect("parts dir");
-        let parts = pcap.cut(cut, &parts_dir);
+        let parts = cut_into(cut, &parts_dir);
         let out = parts_dir.join("out");
         let run = classify(&parts, &out, extra, cwd);
         let what = format!("{name}: {} files cut before records {cut:?}", parts.len());
@@ -196,33 +291,50 @@ fn cut_sets(records: usize, every: usize) -> Vec<Vec<usize>> {
 #[test]
 fn a_capture_cut_into_files_gives_the_output_of_the_whole() {
     let lab = case("lab-sfb").join("input.pcap");
-    let n = Pcap::read(&lab).records.len();
+    let pcap = Pcap::read(&lab);
     check_cuts(
         "lab",
         &lab,
         &["--topology", "topology.toml"],
-        &cut_sets(n, 97),
+        &cut_sets(pcap.records.len(), 97),
+        &|c, d| pcap.cut(c, d),
     );
     let sample = case("sfb-sample").join("input.pcap");
-    let n = Pcap::read(&sample).records.len();
-    check_cuts("sample", &sample, &[], &cut_sets(n, 61));
+    let pcap = Pcap::read(&sample);
+    check_cuts(
+        "sample",
+        &sample,
+        &[],
+        &cut_sets(pcap.records.len(), 61),
+        &|c, d| pcap.cut(c, d),
+    );
 }
 
 /// A generated capture of two minutes (30 calls, sign-ins, conferences), cut into files as
-/// `tcpdump -C` would, with a short idle timeout so that flows also end inside the files.
+/// `tcpdump -C` would, and the same packets as pcapng on two interfaces, cut as a `dumpcap`
+/// ring buffer would; with a short idle timeout so that flows also end inside the files.
 #[test]
 fn a_generated_capture_cut_into_files_gives_the_output_of_the_whole() {
     let dir = tmpdir("generated");
-    let pcap = dir.join("gen.pcap");
-    if !common::generated(&pcap, &["--calls", "30", "--seconds", "120", "--seed", "5"]) {
+    let path = dir.join("gen.pcap");
+    if !common::generated(&path, &["--calls", "30", "--seconds", "120", "--seed", "5"]) {
         return;
     }
-    let n = Pcap::read(&pcap).records.len();
+    let pcap = Pcap::read(&path);
+    let n = pcap.records.len();
+    let extra = ["--idle-timeout", "5"];
+    check_cuts("generated", &path, &extra, &cut_sets(n, n / 9), &|c, d| {
+        pcap.cut(c, d)
+    });
+    let ng = PcapNg::from_pcap(&pcap);
+    let ng_path = dir.join("gen.pcapng");
+    ng.write(0..n, &ng_path);
     check_cuts(
-        "generated",
-        &pcap,
-        &["--idle-timeout", "5"],
+        "generated-ng",
+        &ng_path,
+        &extra,
         &cut_sets(n, n / 9),
+        &|c, d| ng.cut(c, d),
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
