@@ -55,6 +55,28 @@ impl Buffer {
     }
 }
 
+/// The order the workers take the inputs in: the largest regular file first. In the order
+/// given, a large capture that comes last starts when the other workers are nearly done and
+/// then runs on one core alone, and the whole run can take almost twice as long as the best
+/// split of the inputs between the workers; largest first, it takes at most a third longer
+/// than that best split (the longest-processing-time rule). An input whose size is unknown (a
+/// named pipe, a device, a path that cannot be read) comes first: it may be a live capture that
+/// outlasts every file, and an error is best reported early. Inputs of one size keep the order
+/// given. Only the order of the runs changes: summaries are printed in the order given.
+fn largest_first(inputs: &[PathBuf]) -> Vec<usize> {
+    let size = |p: &PathBuf| {
+        std::fs::metadata(p)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map_or(u64::MAX, |m| m.len())
+    };
+    let sizes: Vec<u64> = inputs.iter().map(size).collect();
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    // A stable sort: equal sizes stay in the order given.
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes.get(i).copied().unwrap_or(u64::MAX)));
+    order
+}
+
 /// The settings every run of `--each` shares.
 pub(crate) struct EachRun<'a> {
     pub(crate) inputs: &'a [PathBuf],
@@ -106,6 +128,7 @@ impl EachRun<'_> {
     /// (`Err`, after everything else was written and printed).
     pub(crate) fn run(&self) -> anyhow::Result<bool> {
         let folders = folder_names(self.inputs)?;
+        let order = largest_first(self.inputs);
         let next = AtomicUsize::new(0);
         let outcomes: Vec<Mutex<Option<Outcome>>> =
             self.inputs.iter().map(|_| Mutex::new(None)).collect();
@@ -115,7 +138,9 @@ impl EachRun<'_> {
                 scope.spawn(|| {
                     // After SIGINT/SIGTERM the runs under way end cleanly and no new one starts.
                     while !self.stop.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            break;
+                        };
                         let (Some(input), Some(folder), Some(slot)) =
                             (self.inputs.get(i), folders.get(i), outcomes.get(i))
                         else {
@@ -256,5 +281,45 @@ impl EachRun<'_> {
                 fatal: Some(format!("{name}: {}", error_chain(&e))),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files of the given sizes in a fresh folder, named `0`, `1`, ... in that order.
+    fn files(name: &str, sizes: &[usize]) -> (PathBuf, Vec<PathBuf>) {
+        let dir = std::env::temp_dir().join(format!("sfbflow-each-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temporary folder");
+        let paths = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let p = dir.join(i.to_string());
+                std::fs::write(&p, vec![0u8; n]).expect("temporary file");
+                p
+            })
+            .collect();
+        (dir, paths)
+    }
+
+    #[test]
+    fn the_largest_file_is_taken_first_and_equal_sizes_keep_their_order() {
+        let (dir, paths) = files("order", &[10, 300, 10, 20, 300, 0]);
+        assert_eq!(largest_first(&paths), vec![1, 4, 3, 0, 2, 5]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_input_of_unknown_size_is_taken_before_every_file() {
+        let (dir, mut paths) = files("unknown", &[5, 50]);
+        // Neither a missing path nor a folder has a file's size.
+        paths.push(dir.join("missing"));
+        paths.push(dir.clone());
+        assert_eq!(largest_first(&paths), vec![2, 3, 1, 0]);
+        assert!(largest_first(&[]).is_empty());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
