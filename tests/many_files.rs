@@ -405,3 +405,92 @@ fn an_input_that_starts_before_the_frames_before_it_is_named() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A folder as the input: its capture files are read in the order of their first frames,
+/// whatever their names (here a permutation of the order; `tcpdump -C` names `cap10` before
+/// `cap2` in a glob), and give the whole capture's output; a README, an empty file (the next
+/// file of a ring buffer just opened), a subfolder and a hidden file are skipped, all but the
+/// hidden file named in a note. A folder without captures is an error.
+#[test]
+fn a_folder_is_read_in_the_order_of_its_files_first_frames() {
+    let dir = tmpdir("folder");
+    let sample = case("sfb-sample").join("input.pcap");
+    let pcap = Pcap::read(&sample);
+    let n = pcap.records.len();
+    let files = 12;
+    let folder = dir.join("ring");
+    std::fs::create_dir_all(folder.join("old")).expect("folder");
+    let per = n.div_ceil(files);
+    let mut in_time_order = Vec::new();
+    for i in 0..files {
+        let path = folder.join(format!("f{:02}.pcap", (5 * i + 3) % files));
+        pcap.write_part(i * per..((i + 1) * per).min(n), &path);
+        in_time_order.push(path.display().to_string());
+    }
+    std::fs::write(folder.join("README.txt"), "ring buffer of the lab").expect("readme");
+    std::fs::write(folder.join("f99.pcap"), b"").expect("empty file");
+    std::fs::write(folder.join(".f00.pcap.swp"), b"\xd4\xc3\xb2\xa1").expect("hidden file");
+
+    let cwd = sample.parent().expect("a folder");
+    let whole = classify(std::slice::from_ref(&sample), &dir.join("whole"), &[], cwd);
+    assert_eq!(whole.status.code(), Some(0));
+    let run = classify(std::slice::from_ref(&folder), &dir.join("folder"), &[], cwd);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    for t in TABLES {
+        let a = std::fs::read(dir.join("whole").join(format!("{t}.parquet"))).expect("whole");
+        let b = std::fs::read(dir.join("folder").join(format!("{t}.parquet"))).expect("folder");
+        assert!(a == b, "{t}.parquet differs from the whole capture's");
+    }
+    assert!(whole.stdout == run.stdout, "JSON lines differ");
+    let without_note = |s: &[u8]| -> Vec<String> {
+        summary_body(s)
+            .into_iter()
+            .filter(|l| !l.starts_with("sfbflow: note: "))
+            .collect()
+    };
+    assert_eq!(without_note(&whole.stderr), without_note(&run.stderr));
+    let read: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("  input "))
+        .filter_map(|l| l.split(": pcap").next())
+        .collect();
+    assert_eq!(read, in_time_order, "read in time order");
+    let note = format!(
+        "sfbflow: note: {}: read 12 capture files in the order of their first frames; skipped 2 \
+         files that are not pcap or pcapng (README.txt, f99.pcap) and 1 entry that is not a file \
+         (old; folders are not entered)",
+        folder.display()
+    );
+    assert!(stderr.lines().any(|l| l == note), "{stderr}");
+
+    // With --each, every capture file of the folder is a capture of its own.
+    let each_out = dir.join("each");
+    let each = Command::new(BIN)
+        .args(["classify", "--each", "--quiet", "--out"])
+        .arg(&each_out)
+        .arg(&folder)
+        .output()
+        .expect("run sfbflow");
+    assert_eq!(each.status.code(), Some(0));
+    let mut made: Vec<String> = std::fs::read_dir(&each_out)
+        .expect("each output")
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .filter(|name| each_out.join(name).join("flows.parquet").is_file())
+        .collect();
+    made.sort();
+    let want: Vec<String> = (0..files).map(|k| format!("input=f{k:02}.pcap")).collect();
+    assert_eq!(made, want);
+
+    let empty = classify(&[folder.join("old")], &dir.join("empty"), &[], cwd);
+    assert_eq!(empty.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: no pcap or pcapng file in this folder",
+            folder.join("old").display()
+        )),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -60,7 +60,8 @@ pub(crate) enum TopologyCommand {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct InferArgs {
-    /// pcap or pcapng files, read in order as one capture; `-` reads standard input.
+    /// pcap or pcapng files, read in order as one capture; `-` reads standard input. A folder
+    /// stands for the capture files in it, in the order of their first frames.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
 }
@@ -108,7 +109,8 @@ impl ClassifyArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ClassifyArgs {
-    /// pcap or pcapng files, read in order as one capture; `-` reads standard input.
+    /// pcap or pcapng files, read in order as one capture; `-` reads standard input. A folder
+    /// stands for the capture files in it, in the order of their first frames.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
 

@@ -2,6 +2,7 @@
 
 mod args;
 mod each;
+mod inputs;
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -114,7 +115,14 @@ fn load_catalogue(path: Option<&Path>) -> anyhow::Result<Cow<'static, Catalogue>
     })
 }
 
-fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
+fn infer(mut args: InferArgs) -> anyhow::Result<ExitCode> {
+    // The proposal's header names the inputs as given (a folder, not its thousand files).
+    let given: Vec<String> = args
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    args.inputs = expand_folders(&args.inputs)?;
     let shared = SharedInfer::default();
     let flow = FlowConfig {
         server_ports: documented_server_ports(),
@@ -141,7 +149,7 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
         res.map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
     }
     let stats = pipeline.finish()?;
-    let text = shared.0.borrow().render(Catalogue::builtin(), &names);
+    let text = shared.0.borrow().render(Catalogue::builtin(), &given);
     print_stdout(&text)?;
     let problems = stats
         .inputs
@@ -152,6 +160,17 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
     } else {
         EXIT_OK
     }))
+}
+
+/// The inputs with each folder replaced by its capture files in time order (`inputs.rs`); what
+/// a folder holds besides is named in a note on stderr.
+fn expand_folders(given: &[std::path::PathBuf]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let (inputs, notes) = inputs::expand(given)?;
+    let mut err = std::io::stderr().lock();
+    for note in notes {
+        let _ = writeln!(err, "sfbflow: note: {note}");
+    }
+    Ok(inputs)
 }
 
 fn catalogue(args: CatalogueArgs) -> anyhow::Result<ExitCode> {
@@ -165,7 +184,16 @@ fn catalogue(args: CatalogueArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_OK))
 }
 
-fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+fn classify(mut args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    if args.follow
+        && let Some(dir) = args.inputs.iter().find(|p| p.is_dir())
+    {
+        anyhow::bail!(
+            "--follow reads a file as it grows: {} is a folder",
+            dir.display()
+        );
+    }
+    args.inputs = expand_folders(&args.inputs)?;
     // The server ports are the catalogue's, set once it is read (`config` below).
     let mut flow = FlowConfig::default();
     if let Some(secs) = args.idle_timeout {

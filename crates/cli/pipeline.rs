@@ -851,8 +851,9 @@ impl Pipeline {
         Some(format!(
             "starts at {}, {} before the latest frame read before it{from}: one capture's \
              inputs are read in the order given, and its flows split where time goes back; give \
-             a rotated set in time order (a shell glob puts file10 before file2), or unrelated \
-             captures with --each",
+             a rotated set in time order (a shell glob puts file10 before file2; given its \
+             folder, sfbflow orders the files by their first frames), or unrelated captures \
+             with --each",
             format_rfc3339_nanos(first_ts),
             span(earlier),
         ))

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::{CaptureMeta, Error, FlowRow, RunStats, Sink};
+use crate::{CaptureMeta, Error, FlowRow, InputStats, RunStats, Sink};
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -112,7 +112,19 @@ impl<W: Write> SummarySink<W> {
             s.push('\n');
         };
         line("sfbflow summary".to_string());
-        for i in &stats.inputs {
+        let folded = folded_inputs(&stats.inputs);
+        let mut said_folded = false;
+        for (i, hide) in stats.inputs.iter().zip(&folded.hidden) {
+            if *hide {
+                if !said_folded {
+                    said_folded = true;
+                    line(format!(
+                        "  ... {} more inputs without problems: {} records, {} bytes",
+                        folded.count, folded.records, folded.bytes
+                    ));
+                }
+                continue;
+            }
             line(format!(
                 "  input {}: {}, {} records, {} bytes",
                 i.name, i.format, i.records, i.bytes
@@ -466,5 +478,120 @@ impl<W: Write> Sink for SummarySink<W> {
             path: self.name.clone(),
             source,
         })
+    }
+}
+
+/// A run over more inputs than this (a folder of rotated files) lists in its summary only the
+/// first and last [`INPUTS_AT_EACH_END`] inputs without problems, and one line for the others.
+/// Inputs with a warning or an error are always listed.
+const INPUTS_LISTED: usize = 16;
+
+/// Inputs without problems listed at each end of a long list.
+const INPUTS_AT_EACH_END: usize = 5;
+
+/// Which inputs the summary folds into one line, and their totals.
+struct Folded {
+    /// One flag per input: folded.
+    hidden: Vec<bool>,
+    count: usize,
+    records: u64,
+    bytes: u64,
+}
+
+fn folded_inputs(inputs: &[InputStats]) -> Folded {
+    let clean = |i: &InputStats| i.warnings.is_empty() && i.error.is_none();
+    let n_clean = inputs.iter().filter(|i| clean(i)).count();
+    let fold = inputs.len() > INPUTS_LISTED && n_clean > 2 * INPUTS_AT_EACH_END;
+    let mut rank = 0;
+    let mut folded = Folded {
+        hidden: Vec::with_capacity(inputs.len()),
+        count: 0,
+        records: 0,
+        bytes: 0,
+    };
+    for i in inputs {
+        let hide = fold && clean(i) && {
+            rank += 1;
+            rank > INPUTS_AT_EACH_END && rank <= n_clean - INPUTS_AT_EACH_END
+        };
+        if hide {
+            folded.count += 1;
+            folded.records += i.records;
+            folded.bytes += i.bytes;
+        }
+        folded.hidden.push(hide);
+    }
+    folded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(n: usize, warned: &[usize]) -> Vec<InputStats> {
+        (0..n)
+            .map(|k| InputStats {
+                name: format!("part{k}"),
+                format: "pcap".into(),
+                bytes: 1000 + k as u64,
+                records: 10,
+                warnings: if warned.contains(&k) {
+                    vec!["truncated".into()]
+                } else {
+                    Vec::new()
+                },
+                error: None,
+            })
+            .collect()
+    }
+
+    fn summary_inputs(inputs: Vec<InputStats>) -> Vec<String> {
+        let stats = RunStats {
+            inputs,
+            ..RunStats::default()
+        };
+        SummarySink::new(Vec::new(), "test")
+            .render(&stats)
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("  packets:"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn up_to_sixteen_inputs_each_have_a_line() {
+        let lines = summary_inputs(inputs(16, &[]));
+        assert_eq!(lines.len(), 16);
+        assert!(lines[15].starts_with("  input part15: pcap, 10 records, 1015 bytes"));
+    }
+
+    #[test]
+    fn more_inputs_fold_into_one_line_but_those_with_problems() {
+        let lines = summary_inputs(inputs(1000, &[3, 500]));
+        let names: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("  input "))
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "part0", "part1", "part2", "part3", "part4", "part5", "part500", "part995",
+                "part996", "part997", "part998", "part999"
+            ]
+        );
+        // Parts 6 to 994 but 500: 988 inputs.
+        let bytes: u64 = (6..995).filter(|&k| k != 500).map(|k| 1000 + k).sum();
+        let fold = format!("  ... 988 more inputs without problems: 9880 records, {bytes} bytes");
+        // After part5 and part3's warning, where the first folded input would be.
+        assert_eq!(lines[7], fold, "{lines:#?}");
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.contains("warning: truncated"))
+                .count(),
+            2
+        );
     }
 }
