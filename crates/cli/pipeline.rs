@@ -871,6 +871,8 @@ impl Pipeline {
 
     /// Ends every live flow, hands it to the sinks and completes them. Returns the run's counters.
     pub fn finish(mut self) -> Result<RunStats, sfbflow_sink::Error> {
+        // No input follows: the reading threads' spare chunks and idle threads are let go.
+        sfbflow_capture::end_of_inputs();
         self.decoder.flush();
         // The live flows end a batch at a time, each written before the next: the queue of
         // ended flows stays small however many were live.

@@ -44,7 +44,9 @@ mod reader;
 mod tests;
 
 pub use follow::{FOLLOW_POLL, Follow};
-pub use parseahead::{NoteFn, ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM};
+pub use parseahead::{
+    NoteFn, ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM, end_of_inputs,
+};
 pub use reader::{CaptureReader, Source};
 
 /// A reader of records, one lent at a time: a [`CaptureReader`] (reads and parses on the

@@ -273,10 +273,25 @@ impl<R: Source> CaptureReader<R> {
     /// # Errors
     /// As [`CaptureReader::new`].
     pub fn with_capacity(inner: R, buffer_bytes: usize) -> Result<Self, Error> {
+        Self::with_buffer(inner, buffer_bytes, Vec::new())
+    }
+
+    /// Like [`CaptureReader::with_capacity`], in `buf` (a buffer of an earlier reader, its
+    /// contents ignored) when it is large enough: no new allocation, no zeroing.
+    pub(crate) fn with_buffer(
+        inner: R,
+        buffer_bytes: usize,
+        mut buf: Vec<u8>,
+    ) -> Result<Self, Error> {
         let size = buffer_bytes.clamp(MIN_BUFFER_BYTES, MAX_RECORD_BYTES);
+        if buf.len() < size {
+            buf = vec![0; size];
+        } else {
+            buf.truncate(size);
+        }
         let mut reader = CaptureReader {
             inner,
-            buf: vec![0; size],
+            buf,
             start: 0,
             end: 0,
             eof: false,
