@@ -16,13 +16,14 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::Parser;
 use sfbflow::capture::Follow;
+use sfbflow::capture::Queued;
 use sfbflow::catalogue::{
     Catalogue, Topology, documented_server_ports, render_csv, render_json, render_table,
 };
 use sfbflow::flow::FlowConfig;
 use sfbflow::infer::SharedInfer;
 use sfbflow::pipeline::{
-    Input, InputError, Pipeline, PipelineConfig, error_chain, open_input, parse_ahead,
+    Input, InputError, Pipeline, PipelineConfig, error_chain, open_input, parse_ahead, queue_ahead,
 };
 use sfbflow::sink::{CaptureMeta, JsonLinesSink, RotatingParquet, Sink, SummarySink};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -300,7 +301,16 @@ fn classify(mut args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     pipeline.set_stop(Arc::clone(&stop));
 
     let mut fatal: Option<anyhow::Error> = None;
-    for path in &args.inputs {
+    // The next input, when it is a regular file, is handed to the reading thread before its
+    // turn: read as soon as the input before it is, with no wait at the boundary.
+    let prefetch = |next: Option<&std::path::PathBuf>| {
+        let next = next.filter(|p| !args.follow && p.as_os_str() != "-" && regular(p))?;
+        let file = File::open(next).ok()?;
+        let len = file.metadata().map_or(0, |m| m.len());
+        queue_ahead(file).ok().map(|q| (len, q))
+    };
+    let mut queued = None;
+    for (i, path) in args.inputs.iter().enumerate() {
         if pipeline.stopped() {
             break;
         }
@@ -313,7 +323,12 @@ fn classify(mut args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             let r = pipeline.run_records(&name, input, |p| status.update(p));
             status.finish();
             r
+        } else if let Some((len, input)) = queued.take() {
+            let input = Queued::start(input);
+            queued = prefetch(args.inputs.get(i + 1));
+            run_file(&mut pipeline, &name, path, len, input, args.quiet)
         } else if let Some((len, input)) = early.take() {
+            queued = prefetch(args.inputs.get(i + 1));
             run_file(&mut pipeline, &name, path, len, input, args.quiet)
         } else {
             match open_input(path, &stop) {
@@ -335,14 +350,9 @@ fn classify(mut args: ClassifyArgs) -> anyhow::Result<ExitCode> {
                 }
                 Some(Ok(file)) => {
                     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-                    run_file(
-                        &mut pipeline,
-                        &name,
-                        path,
-                        len,
-                        parse_ahead(file, None),
-                        args.quiet,
-                    )
+                    let input = parse_ahead(file, None);
+                    queued = prefetch(args.inputs.get(i + 1));
+                    run_file(&mut pipeline, &name, path, len, input, args.quiet)
                 }
                 Some(Err(e)) => {
                     fatal = Some(anyhow::Error::new(e).context(format!("opening {name}")));

@@ -4,7 +4,8 @@
 //! input boundaries), then [`Pipeline::finish`] ends the live flows and completes the sinks.
 
 use sfbflow_capture::{
-    CaptureReader, Format, ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, Record, Records, Source,
+    CaptureReader, Format, ParseAhead, Queued, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, Record, Records,
+    Source,
 };
 use std::borrow::Cow;
 use std::fs::File;
@@ -254,6 +255,15 @@ pub fn parse_ahead<R: std::io::Read + Send + 'static>(
     stop: Option<Arc<AtomicBool>>,
 ) -> Result<ParseAhead<Predecoded>, sfbflow_capture::Error> {
     ParseAhead::with_notes(source, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, stop, predecode)
+}
+
+/// [`parse_ahead`] of a regular file that is the next input of a run: read as soon as the
+/// reading thread is done with the input before it ([`ParseAhead::queue`]).
+///
+/// # Errors
+/// No reading thread could be started.
+pub fn queue_ahead(file: File) -> Result<Queued<Predecoded>, sfbflow_capture::Error> {
+    ParseAhead::queue(file, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, predecode)
 }
 
 /// A human name for a capture format.

@@ -45,7 +45,8 @@ mod tests;
 
 pub use follow::{FOLLOW_POLL, Follow};
 pub use parseahead::{
-    NoteFn, ParseAhead, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM, end_of_inputs,
+    NoteFn, ParseAhead, Queued, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, READ_AHEAD_HEADROOM,
+    end_of_inputs,
 };
 pub use reader::{CaptureReader, Source};
 

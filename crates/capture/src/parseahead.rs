@@ -20,6 +20,7 @@
 //! What the consumer sees is exactly what [`CaptureReader`] returns over the same input: the
 //! records, then `Ok(None)` or the error that ended the input, the warnings and the counters.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
@@ -75,42 +76,79 @@ fn keep_spare(buf: Vec<u8>, capacity: usize) {
 /// One input's reading and parsing, run on a reading thread.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Reading threads whose input has ended, each waiting for the next on its channel. The files
-/// of a rotated set are read one after the other; a thread of its own for each cost a spawn
-/// (and its stack's page faults) and a wake-up per file, a tenth of a millisecond: for a folder
-/// of a thousand small files, more than reading them.
-static IDLE_READERS: Mutex<Vec<SyncSender<Job>>> = Mutex::new(Vec::new());
+/// The reading threads: those whose input has ended, each waiting for the next on its
+/// channel, and the inputs queued behind one being read. The files of a rotated set are read
+/// one after the other; a thread of its own for each cost a spawn (and its stack's page faults)
+/// and a wake-up per file, a tenth of a millisecond: for a folder of a thousand small files,
+/// more than reading them.
+struct Readers {
+    idle: Vec<SyncSender<Job>>,
+    /// Inputs to read as soon as a reading thread is done with its own ([`ParseAhead::queue`]).
+    queued: VecDeque<Job>,
+    /// Threads reading an input.
+    busy: usize,
+}
+
+static READERS: Mutex<Readers> = Mutex::new(Readers {
+    idle: Vec::new(),
+    queued: VecDeque::new(),
+    busy: 0,
+});
 
 /// Idle reading threads kept (more end): two runs of `--each` over pipes may each have one.
 const IDLE_READERS_KEPT: usize = 2;
 
-/// Runs `job` on an idle reading thread, or on a new one.
-fn on_reading_thread(job: Job) -> io::Result<()> {
-    let idle = IDLE_READERS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .pop();
-    let job = match idle {
+fn lock_readers() -> std::sync::MutexGuard<'static, Readers> {
+    READERS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `job` on an idle reading thread, or, `behind` another input being read, after it on
+/// that input's thread, or else on a new thread.
+fn on_reading_thread(job: Job, behind: bool) -> io::Result<()> {
+    let mut readers = lock_readers();
+    if let Some(tx) = readers.idle.pop() {
         // The thread waits on its channel, which holds one job: it takes this one at once.
-        Some(tx) => match tx.try_send(job) {
+        readers.busy += 1;
+        match tx.try_send(job) {
             Ok(()) => return Ok(()),
-            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => job,
-        },
-        None => job,
-    };
-    std::thread::Builder::new()
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
+                readers.busy -= 1;
+                return spawn_reader(job, readers);
+            }
+        }
+    }
+    if behind && readers.busy > 0 {
+        // A busy thread looks at the queue, under this lock, before it waits or ends.
+        readers.queued.push_back(job);
+        return Ok(());
+    }
+    spawn_reader(job, readers)
+}
+
+/// Runs `job` on a new reading thread, which then reads the queued inputs and waits for more.
+fn spawn_reader(job: Job, mut readers: std::sync::MutexGuard<'_, Readers>) -> io::Result<()> {
+    readers.busy += 1;
+    drop(readers);
+    let spawned = std::thread::Builder::new()
         .name("sfbflow-parse".into())
         .spawn(move || {
             let mut job = job;
             loop {
-                job();
+                // A job that panics ends its input (its channels close), not the thread, which
+                // the inputs queued behind it wait for.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 let (tx, rx) = sync_channel::<Job>(1);
                 {
-                    let mut idle = IDLE_READERS.lock().unwrap_or_else(PoisonError::into_inner);
-                    if idle.len() >= IDLE_READERS_KEPT {
+                    let mut readers = lock_readers();
+                    if let Some(next) = readers.queued.pop_front() {
+                        job = next;
+                        continue;
+                    }
+                    readers.busy -= 1;
+                    if readers.idle.len() >= IDLE_READERS_KEPT {
                         return;
                     }
-                    idle.push(tx);
+                    readers.idle.push(tx);
                 }
                 // Until the next input comes, or [`end_of_inputs`] drops the sender.
                 match rx.recv() {
@@ -118,8 +156,8 @@ fn on_reading_thread(job: Job) -> io::Result<()> {
                     Err(_) => return,
                 }
             }
-        })
-        .map(drop)
+        });
+    spawned.map(drop).inspect_err(|_| lock_readers().busy -= 1)
 }
 
 /// Lets go of what the reading threads keep for a next input, for a caller that has read its
@@ -130,7 +168,7 @@ pub fn end_of_inputs() {
     let spares = std::mem::take(&mut *SPARE_CHUNKS.lock().unwrap_or_else(PoisonError::into_inner));
     drop(spares);
     // Each idle thread waits on the other end of one of these: dropped, it ends.
-    let idle = std::mem::take(&mut *IDLE_READERS.lock().unwrap_or_else(PoisonError::into_inner));
+    let idle = std::mem::take(&mut lock_readers().idle);
     drop(idle);
 }
 
@@ -219,6 +257,39 @@ impl<N> std::fmt::Debug for ParseAhead<N> {
     }
 }
 
+/// An input handed to a reading thread before its turn ([`ParseAhead::queue`]).
+pub struct Queued<N> {
+    ahead: Option<ParseAhead<N>>,
+}
+
+impl<N: Copy + Send + 'static> Queued<N> {
+    /// The input, once its file header is read (waiting for it).
+    ///
+    /// # Errors
+    /// As [`ParseAhead::new`].
+    pub fn start(mut self) -> Result<ParseAhead<N>, Error> {
+        self.ahead
+            .take()
+            .map_or(Err(Error::Empty), ParseAhead::started)
+    }
+}
+
+impl<N> Drop for Queued<N> {
+    /// Not started (a run that stopped first): its reading thread, which may not have got to
+    /// it yet, finds nobody to hand it to and drops it; nothing waits for that.
+    fn drop(&mut self) {
+        if let Some(ahead) = &mut self.ahead {
+            ahead.stopped = true;
+        }
+    }
+}
+
+impl<N> std::fmt::Debug for Queued<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queued").finish_non_exhaustive()
+    }
+}
+
 impl ParseAhead<()> {
     /// Starts reading and parsing `source` on a new thread (1 MiB chunks, 4 in flight) and
     /// waits for its file header.
@@ -261,20 +332,50 @@ impl<N: Copy + Send + 'static> ParseAhead<N> {
         stop: Option<Arc<AtomicBool>>,
         note: NoteFn<N>,
     ) -> Result<Self, Error> {
+        Self::submit(source, chunk_bytes, depth, stop, note, false)?.started()
+    }
+
+    /// Like [`ParseAhead::with_notes`] without a stop flag, for the next input of a run: it is
+    /// read as soon as a reading thread is done with the input before it (on that thread: no
+    /// spawn, no wait at the boundary, and no second reading thread competing with the first),
+    /// and [`Queued::start`] waits for its file header when the run gets to it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] at offset 0 if no reading thread can be started.
+    pub fn queue<R: Read + Send + 'static>(
+        source: R,
+        chunk_bytes: usize,
+        depth: usize,
+        note: NoteFn<N>,
+    ) -> Result<Queued<N>, Error> {
+        Ok(Queued {
+            ahead: Some(Self::submit(source, chunk_bytes, depth, None, note, true)?),
+        })
+    }
+
+    /// Hands `source` to a reading thread; the input is not started (no file header yet).
+    fn submit<R: Read + Send + 'static>(
+        source: R,
+        chunk_bytes: usize,
+        depth: usize,
+        stop: Option<Arc<AtomicBool>>,
+        note: NoteFn<N>,
+        behind: bool,
+    ) -> Result<Self, Error> {
         let chunk = chunk_bytes.clamp(1, MAX_CHUNK);
         let depth = depth.max(1);
         let (tx, rx) = sync_channel::<Msg<N>>(depth);
         let (recycle, spare) = sync_channel::<Batch<N>>(depth + 2);
         let (done_tx, done) = sync_channel::<()>(0);
-        on_reading_thread(Box::new(move || {
+        let job: Job = Box::new(move || {
             produce(source, chunk, note, &tx, spare);
             drop(done_tx);
-        }))
-        .map_err(|e| Error::Io {
+        });
+        on_reading_thread(job, behind).map_err(|e| Error::Io {
             offset: 0,
             source: io::Error::new(e.kind(), format!("starting the reading thread: {e}")),
         })?;
-        let mut ahead = ParseAhead {
+        Ok(ParseAhead {
             rx,
             recycle,
             buf_capacity: READ_AHEAD_HEADROOM + chunk,
@@ -287,11 +388,15 @@ impl<N: Copy + Send + 'static> ParseAhead<N> {
             done: Some(done),
             stop,
             stopped: false,
-        };
-        match ahead.receive() {
+        })
+    }
+
+    /// Waits for the file header.
+    fn started(mut self) -> Result<Self, Error> {
+        match self.receive() {
             Some(Msg::Start(Ok(format))) => {
-                ahead.format = format;
-                Ok(ahead)
+                self.format = format;
+                Ok(self)
             }
             Some(Msg::Start(Err(e))) => Err(e),
             // Stopped before the header came, or the thread ended without a word.

@@ -1293,3 +1293,38 @@ fn parse_ahead_notes_each_record_from_its_own_bytes() {
         assert_eq!(n, 300);
     }
 }
+
+/// Inputs queued behind one being read (the next files of a rotated set) are read in turn,
+/// each exactly as a reader reads it, in chunk buffers the inputs before them used; one
+/// dropped before its turn holds up none of the others.
+#[test]
+fn queued_inputs_are_read_after_the_one_before_them_each_whole() {
+    let kind = PCAP_KINDS[0];
+    let files: Vec<Vec<u8>> = (0..5u8)
+        .map(|f| {
+            let mut file = pcap_header(kind, 2, 4, 0, 1);
+            for i in 0..200 * (u32::from(f) + 1) {
+                let data = vec![f; 300 + (i as usize * 37) % 700];
+                pcap_record(&mut file, kind, i, 0, &data, data.len() as u32);
+            }
+            file
+        })
+        .collect();
+    let source = |bytes: &Vec<u8>| Steps {
+        data: bytes.clone(),
+        pos: 0,
+        step: 4096,
+    };
+    let first = ParseAhead::with_chunks(source(&files[0]), 1 << 14, 2, None);
+    let mut queued: Vec<_> = files[1..]
+        .iter()
+        .map(|f| ParseAhead::queue(source(f), 1 << 14, 2, |_, _| ()).expect("queued"))
+        .collect();
+    assert_eq!(drain(first), read_bytes(&files[0]));
+    drop(queued.remove(0));
+    for (q, f) in queued.into_iter().zip(&files[2..]) {
+        let whole = read_bytes(f);
+        assert!(whole.records.len() >= 600);
+        assert_eq!(drain(q.start()), whole);
+    }
+}
