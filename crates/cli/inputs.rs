@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sfbflow::capture::{CaptureReader, Error};
 
-/// Bytes read from each file of a folder to find its first frame.
-const PROBE_BYTES: usize = 64 << 10;
+/// Bytes first read from each file of a folder to find its first frame (the reader reads more
+/// only for a first record that is larger).
+const PROBE_BYTES: usize = 4 << 10;
 
 /// The inputs with every folder among them replaced by its capture files, and the notes to
 /// print about what the folders also held. Other inputs (files, `-`, named pipes) stay as
