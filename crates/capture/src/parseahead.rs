@@ -291,8 +291,8 @@ impl<N> std::fmt::Debug for Queued<N> {
 }
 
 impl ParseAhead<()> {
-    /// Starts reading and parsing `source` on a new thread (1 MiB chunks, 4 in flight) and
-    /// waits for its file header.
+    /// Starts reading and parsing `source` on a reading thread (an idle one, or a new one; 1 MiB
+    /// chunks, 4 in flight) and waits for its file header.
     ///
     /// # Errors
     /// What [`CaptureReader::new`] returns for the input; [`Error::Io`] at offset 0 (its source
