@@ -17,6 +17,8 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sfbflow");
 
+mod common;
+
 fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("captures")
@@ -24,10 +26,7 @@ fn case(name: &str) -> PathBuf {
 }
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sfbflow-evidence-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    common::tmpdir("evidence", name)
 }
 
 /// Runs `classify` with `args` and `--jsonl --quiet`, returns the flows.

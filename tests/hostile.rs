@@ -24,10 +24,7 @@ const S: Ipv4Addr = Ipv4Addr::new(10, 1, 3, 10);
 const SEC: i64 = 1_000_000_000;
 
 fn tmpdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sfbflow-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temporary folder");
-    dir
+    common::tmpdir("hostile", name)
 }
 
 /// Flows and packets seen by a sink.

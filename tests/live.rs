@@ -19,6 +19,8 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sfbflow");
 
+mod common;
+
 fn lab() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/lab-sfb/input.pcap"))
         .expect("the lab capture")
@@ -38,10 +40,7 @@ fn prefix(pcap: &[u8], n: usize) -> Vec<u8> {
 }
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sfbflow-live-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    common::tmpdir("live", name)
 }
 
 /// Lines of a child's stdout, as they come, on a channel.

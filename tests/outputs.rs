@@ -30,10 +30,7 @@ fn capture(case: &str) -> PathBuf {
 }
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sfbflow-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    common::tmpdir("test", name)
 }
 
 fn jsonl(args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {

@@ -13,11 +13,10 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sfbflow");
 
+mod common;
+
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sfbflow-report-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    common::tmpdir("report", name)
 }
 
 /// What the lab capture holds, from its JSON lines: roles, (initiator, responder, documented)
