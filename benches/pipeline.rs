@@ -14,7 +14,9 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sfbflow::capture::{CaptureReader, ParseAhead, Records};
+use sfbflow::capture::{
+    CaptureReader, ParseAhead, Queued, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, Records, end_of_inputs,
+};
 use sfbflow::catalogue::{Catalogue, Classification, Classifier};
 use sfbflow::flow::{FlowConfig, FlowRecord, FlowTable, Transport};
 use sfbflow::inspect::{FlowInspector, Outputs, Segment};
@@ -51,6 +53,31 @@ fn input() -> Vec<u8> {
         }
     }
     out
+}
+
+/// `data` (a little-endian classic pcap) cut into `n` captures of about as many records each,
+/// each with the file header: a rotated set of small files.
+fn cut(data: &[u8], n: usize) -> Vec<Arc<[u8]>> {
+    let Some((header, mut rest)) = data.split_at_checked(24) else {
+        return Vec::new();
+    };
+    let mut records = Vec::new();
+    while let Some(len) = rest.get(8..12) {
+        let caplen = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let Some((record, tail)) = rest.split_at_checked(16 + caplen) else {
+            break;
+        };
+        records.push(record);
+        rest = tail;
+    }
+    records
+        .chunks(records.len().div_ceil(n.max(1)).max(1))
+        .map(|part| {
+            let mut file = header.to_vec();
+            part.iter().for_each(|r| file.extend_from_slice(r));
+            Arc::from(file)
+        })
+        .collect()
 }
 
 /// One payload as the pipeline shows it to the flow's inspector (an owned copy, made once).
@@ -184,6 +211,33 @@ fn benches(c: &mut Criterion) {
             while let Some(Ok(Some(rec))) = r.as_mut().map(|r| r.next_record()) {
                 n += u64::from(rec.caplen);
             }
+            black_box(n)
+        })
+    });
+    // A rotated set of small files: the same records cut into 64 captures, read one after the
+    // other, the next queued on the reading thread of the one before it (as `classify` reads a
+    // folder): what each input costs besides its bytes.
+    let parts = cut(&data, 64);
+    assert_eq!(parts.len(), 64);
+    g.bench_function("read_records_parse_ahead_64_inputs", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            let mut queued: Option<Queued<()>> = None;
+            for (i, part) in parts.iter().enumerate() {
+                let input = match queued.take() {
+                    Some(q) => q.start(),
+                    None => ParseAhead::new(Cursor::new(Arc::clone(part))),
+                };
+                queued = parts.get(i + 1).and_then(|p| {
+                    let next = Cursor::new(Arc::clone(p));
+                    ParseAhead::queue(next, READ_AHEAD_CHUNK, READ_AHEAD_DEPTH, |_, _| ()).ok()
+                });
+                let mut r = input.ok();
+                while let Some(Ok(Some(rec))) = r.as_mut().map(|r| r.next_record()) {
+                    n += u64::from(rec.caplen);
+                }
+            }
+            end_of_inputs();
             black_box(n)
         })
     });
